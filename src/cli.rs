@@ -1,0 +1,365 @@
+//! The command line: argument definitions (clap) and one function per
+//! command. Commands print for people on stdout, problems on stderr, and
+//! return the exit code: 0 on success, 1 when something is wrong (a config
+//! error, a failed cut), 2 for usage errors (clap's own).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::config::{Config, Mode, StrategyCfg, DEFAULT_PATH};
+use crate::engine::{self, Cutter, Force, WriterWait};
+use crate::holders::Holders;
+use crate::journal::Journal;
+use crate::rotate::{self, Facts};
+use crate::schedule::{Schedule, Zone};
+use crate::state::{self, LockError, StateLock};
+
+const EXAMPLES: &str = "\
+Examples:
+  logwarden check -c config/local.toml          validate and show what would happen
+  logwarden run -c config/local.toml            run the daemon in the foreground
+  logwarden rotate -c config/local.toml         cut, compress and sweep now
+  logwarden rotate --source orders --dry-run    show what a rotation of one source would do
+
+Signals to a running daemon: SIGHUP reloads the config, SIGUSR1 rotates now,
+SIGTERM/SIGINT stop it gracefully. The log level comes from log_level in the
+config or the LOGWARDEN_LOG environment variable (e.g. LOGWARDEN_LOG=debug).";
+
+/// Tails, redacts, rotates, compresses and retains application logs.
+#[derive(Debug, Parser)]
+#[command(name = "logwarden", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The config file.
+    #[arg(short = 'c', long = "config", global = true, default_value = DEFAULT_PATH, value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground (systemd Type=notify).
+    Run,
+    /// Validate the config and print the resolved plan; exit 1 on any error.
+    Check,
+    /// Rotate now: cut, compress, apply retention. Asks a running daemon
+    /// (SIGUSR1) when one holds the state lock, else does the work itself.
+    Rotate {
+        /// Only this source.
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// Show what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Parse arguments and run.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(problems) => {
+            eprintln!("{problems}");
+            eprintln!(
+                "logwarden: the config has {} problem(s); nothing was done",
+                problems.0.len()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    init_tracing(&cfg);
+    let clock = match Clock::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("logwarden: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match cli.command {
+        Command::Run => match crate::daemon::run(cfg, clock) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("logwarden: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Check => check(&cfg, &clock),
+        Command::Rotate { source, dry_run } => rotate_now(&cfg, &clock, source, dry_run),
+    }
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = std::env::var("LOGWARDEN_LOG")
+        .ok()
+        .or_else(|| cfg.log_level.clone())
+        .unwrap_or_else(|| "info".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn describe_schedule(s: &Schedule, zone: Zone) -> String {
+    let z = match zone {
+        Zone::Local => "local".to_string(),
+        Zone::Named(tz) => tz.name().to_string(),
+    };
+    match s {
+        Schedule::Daily { at } => format!("daily at {} ({z})", at.format("%H:%M")),
+        Schedule::Hourly => format!("hourly ({z})"),
+        Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
+    }
+}
+
+fn human_size(n: u64) -> String {
+    bytesize::ByteSize::b(n).display().iec().to_string()
+}
+
+fn check(cfg: &Config, clock: &Clock) -> ExitCode {
+    let now = clock.now();
+    let mut out = String::new();
+    let mut problems = 0;
+    let files: Vec<String> = cfg.files.iter().map(|p| p.display().to_string()).collect();
+    out.push_str(&format!("config: {}\n", files.join(", ")));
+    out.push_str(&format!("state_dir: {}\n", cfg.state_dir.display()));
+    for src in &cfg.sources {
+        let p = &src.policy;
+        let mode = match p.mode {
+            Mode::Mirror => "mirror",
+            Mode::Rotate => "rotate",
+        };
+        out.push_str(&format!("\nsource {:?}\n", src.name));
+        out.push_str(&format!(
+            "  dir:       {} (include {})\n",
+            src.dir.display(),
+            src.include_text.join(", ")
+        ));
+        out.push_str(&format!("  mode:      {mode}\n"));
+        let next = p.schedule.next_cut(p.zone, now);
+        out.push_str(&format!(
+            "  schedule:  {}; next cut {}{}\n",
+            describe_schedule(&p.schedule, p.zone),
+            next.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S %:z"),
+            p.max_size
+                .map(|m| format!(", or when over {}", human_size(m)))
+                .unwrap_or_default()
+        ));
+        let strategy = match p.strategy {
+            StrategyCfg::Auto => "auto",
+            StrategyCfg::Rename => "rename",
+            StrategyCfg::CopyTruncate => "copytruncate",
+        };
+        let reopen = match &src.reopen {
+            Some(crate::config::Reopen::Signal { name, pidfile, .. }) => {
+                format!("SIG{name} to {}", pidfile.display())
+            }
+            Some(crate::config::Reopen::Command(argv)) => argv.join(" "),
+            None => "none".into(),
+        };
+        out.push_str(&format!(
+            "  strategy:  {strategy}; reopen hook: {reopen}{}\n",
+            if p.create { "; create" } else { "" }
+        ));
+        let mut keep = Vec::new();
+        if let Some(a) = p.max_age {
+            keep.push(format!("max_age {}", humantime::format_duration(a)));
+        }
+        if let Some(n) = p.max_archives {
+            keep.push(format!("max_archives {n}"));
+        }
+        if let Some(n) = p.max_total_size {
+            keep.push(format!("max_total_size {}", human_size(n)));
+        }
+        out.push_str(&format!(
+            "  archives:  compress {}{}; keep {}\n",
+            if p.compress { "gzip" } else { "none" },
+            if p.delay_compress {
+                " (delayed one cut)"
+            } else {
+                ""
+            },
+            if keep.is_empty() {
+                "forever".to_string()
+            } else {
+                keep.join(", ")
+            }
+        ));
+        match engine::live_files(src) {
+            Ok(found) => {
+                let inodes = found.live.iter().map(|(_, m)| (m.dev, m.ino)).collect();
+                let holders = Holders::scan(&inodes);
+                if found.live.is_empty() {
+                    out.push_str("  files:     none match now\n");
+                }
+                for (name, m) in &found.live {
+                    let facts = Facts {
+                        writers: holders.writers_of(m.dev, m.ino).to_vec(),
+                        locks: holders.locks_on(m.dev, m.ino).to_vec(),
+                        has_reopen_hook: src.reopen.is_some(),
+                    };
+                    let c = rotate::choose(p.strategy, &facts);
+                    out.push_str(&format!(
+                        "  file:      {name} ({}) -> {}: {}\n",
+                        human_size(m.size),
+                        c.strategy.as_str(),
+                        c.reason
+                    ));
+                }
+                for (name, why) in &found.skipped {
+                    out.push_str(&format!("  skipped:   {name}: it {why}\n"));
+                }
+            }
+            Err(e) if e.contains("does not exist") => out.push_str(&format!("  note:      {e}\n")),
+            Err(e) => {
+                problems += 1;
+                out.push_str(&format!("  error:     {e}\n"));
+            }
+        }
+    }
+    if cfg.sources.is_empty() {
+        out.push_str("\nno [[source]] configured: the daemon would idle\n");
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    if problems > 0 {
+        eprintln!("logwarden: {problems} source(s) cannot be used as configured");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool) -> ExitCode {
+    if let Some(name) = &source {
+        if cfg.source(name).is_none() {
+            let known: Vec<_> = cfg.sources.iter().map(|s| s.name.as_str()).collect();
+            eprintln!(
+                "logwarden: no source named {name:?} in {}; known: {}",
+                cfg.path.display(),
+                known.join(", ")
+            );
+            return ExitCode::from(1);
+        }
+    }
+    let force = source.clone().map_or(Force::All, Force::Source);
+    if dry_run {
+        let journal = Arc::new(Mutex::new(Journal::log_only()));
+        let mut cutter = Cutter::new(
+            Arc::new(cfg.clone()),
+            Arc::clone(&journal),
+            true,
+            clock.now(),
+        );
+        let report = cutter.pass(clock.now(), &force);
+        let house = engine::housekeep(
+            cfg,
+            &journal,
+            clock.now(),
+            WriterWait::Grace,
+            true,
+            &AtomicBool::new(false),
+        );
+        print_lines(&report.lines);
+        print_lines(&house.lines);
+        if report.lines.is_empty() && house.lines.is_empty() {
+            println!("nothing to do");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = state::ensure_dir(&cfg.state_dir) {
+        eprintln!(
+            "logwarden: cannot create state_dir {}: {e}",
+            cfg.state_dir.display()
+        );
+        return ExitCode::from(1);
+    }
+    let _lock = match StateLock::acquire(&cfg.state_dir) {
+        Ok(l) => l,
+        Err(LockError::Held { pid: Some(pid), .. }) => {
+            return ask_daemon(&cfg.state_dir, pid, source.as_deref())
+        }
+        Err(e) => {
+            eprintln!("logwarden: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let journal = match Journal::open(&cfg.state_dir) {
+        Ok(j) => Arc::new(Mutex::new(j)),
+        Err(e) => {
+            eprintln!(
+                "logwarden: cannot open the journal in {}: {e}",
+                cfg.state_dir.display()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let mut cutter = Cutter::new(
+        Arc::new(cfg.clone()),
+        Arc::clone(&journal),
+        false,
+        clock.now(),
+    );
+    let report = cutter.pass(clock.now(), &force);
+    let house = engine::housekeep(
+        cfg,
+        &journal,
+        clock.now(),
+        WriterWait::Poll(Duration::from_secs(5)),
+        false,
+        &AtomicBool::new(false),
+    );
+    print_lines(&report.lines);
+    print_lines(&house.lines);
+    if report.cuts == 0 {
+        println!("nothing to cut (no matching non-empty file)");
+    }
+    if report.errors + house.errors > 0 {
+        eprintln!(
+            "logwarden: {} error(s); see {}",
+            report.errors + house.errors,
+            engine::journal_path(cfg).display()
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_lines(lines: &[String]) {
+    for l in lines {
+        println!("{l}");
+    }
+}
+
+fn ask_daemon(state_dir: &Path, pid: u32, source: Option<&str>) -> ExitCode {
+    let req = state_dir.join(crate::daemon::ROTATE_REQUEST);
+    if let Err(e) = std::fs::write(&req, source.unwrap_or("*")) {
+        eprintln!("logwarden: cannot write {}: {e}", req.display());
+        return ExitCode::from(1);
+    }
+    let Ok(pid_i) = i32::try_from(pid) else {
+        return ExitCode::from(1);
+    };
+    // SAFETY: kill has no memory-safety preconditions.
+    if unsafe { libc::kill(pid_i, libc::SIGUSR1) } != 0 {
+        eprintln!(
+            "logwarden: cannot signal the running daemon (pid {pid}): {}",
+            std::io::Error::last_os_error()
+        );
+        return ExitCode::from(1);
+    }
+    println!(
+        "asked the running daemon (pid {pid}) to rotate {}",
+        source.unwrap_or("all sources")
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,341 @@
+//! `logwarden run`: the daemon's lifecycle and its one event loop.
+//!
+//! Three threads:
+//! * the event loop (tokio, current thread): signals, inotify events, config
+//!   reloads, the rescan timer and the systemd watchdog; it decides nothing
+//!   about files, it only wakes the workers;
+//! * the cutter: runs [`Cutter::pass`] when woken and at the next scheduled
+//!   cut (re-reading the wall clock at least every 30 s, so a suspend or a
+//!   clock step never skips a cut);
+//! * the housekeeper, at low CPU and I/O priority: compression and retention.
+//!
+//! Start-up takes the state lock (a second instance fails fast), runs a pass
+//! at once (a cut missed while the daemon was down is done now) and only then
+//! reports READY=1.
+
+mod sd;
+mod signals;
+mod watch;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::engine::{self, Cutter, Force, SharedJournal, WriterWait};
+use crate::journal::{Journal, Record};
+use crate::state::{self, StateLock};
+pub use signals::Signal;
+use watch::{FsEvent, Watch};
+
+/// The file `logwarden rotate --source NAME` leaves for the daemon before
+/// sending SIGUSR1 (a signal cannot carry the name).
+pub const ROTATE_REQUEST: &str = "rotate-request";
+
+/// The longest the cutter sleeps without re-reading the wall clock.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// How often the housekeeper runs when nothing wakes it.
+const HOUSE_INTERVAL: Duration = Duration::from_secs(300);
+/// How often it re-checks rotated files still held by a writer.
+const HOUSE_RETRY: Duration = Duration::from_secs(2);
+
+enum Job {
+    Pass(Force),
+    Reload(Arc<Config>),
+    Stop,
+}
+
+/// Run the daemon until SIGTERM/SIGINT.
+pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
+    state::ensure_dir(&cfg.state_dir)
+        .with_context(|| format!("cannot create state_dir {}", cfg.state_dir.display()))?;
+    let _lock = StateLock::acquire(&cfg.state_dir)?;
+    let journal: SharedJournal = Arc::new(Mutex::new(
+        Journal::open(&cfg.state_dir)
+            .with_context(|| format!("cannot open the journal in {}", cfg.state_dir.display()))?,
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(event_loop(Arc::new(cfg), clock, journal))
+}
+
+fn spawn_cutter(
+    cfg: Arc<Config>,
+    clock: Clock,
+    journal: SharedJournal,
+    house: std_mpsc::Sender<Job>,
+) -> (std_mpsc::Sender<Job>, JoinHandle<()>) {
+    let (tx, rx) = std_mpsc::channel::<Job>();
+    let handle = std::thread::Builder::new()
+        .name("cutter".into())
+        .spawn(move || {
+            let mut cutter = Cutter::new(cfg, journal, false, clock.now());
+            let mut force = Force::None;
+            loop {
+                let report = cutter.pass(clock.now(), &force);
+                if report.cuts > 0 {
+                    let _ = house.send(Job::Pass(Force::None));
+                }
+                let sleep = report
+                    .next_due
+                    .map(|d| {
+                        (d - clock.now()).to_std().unwrap_or_default() + Duration::from_millis(5)
+                    })
+                    .unwrap_or(MAX_SLEEP)
+                    .min(MAX_SLEEP);
+                force = Force::None;
+                match rx.recv_timeout(sleep) {
+                    Ok(Job::Pass(f)) => force = f,
+                    Ok(Job::Reload(c)) => cutter.set_config(c),
+                    Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            }
+        })
+        .expect("spawning a thread at start-up");
+    (tx, handle)
+}
+
+fn spawn_housekeeper(
+    cfg: Arc<Config>,
+    clock: Clock,
+    journal: SharedJournal,
+    rx: std_mpsc::Receiver<Job>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("housekeeper".into())
+        .spawn(move || {
+            crate::compress::lower_priority();
+            let mut cfg = cfg;
+            loop {
+                let report =
+                    engine::housekeep(&cfg, &journal, clock.now(), WriterWait::Grace, false, &stop);
+                let sleep = if report.waiting > 0 {
+                    HOUSE_RETRY
+                } else {
+                    HOUSE_INTERVAL
+                };
+                match rx.recv_timeout(sleep) {
+                    Ok(Job::Pass(_)) | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(Job::Reload(c)) => cfg = c,
+                    Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })
+        .expect("spawning a thread at start-up")
+}
+
+/// Directories to watch: every source directory and every config directory.
+fn watch_list(cfg: &Config) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = cfg.sources.iter().map(|s| s.dir.clone()).collect();
+    v.extend(cfg.watch_dirs.iter().cloned());
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn is_config_path(cfg: &Config, p: &Path) -> bool {
+    cfg.files.iter().any(|f| f == p)
+        || (p.extension().is_some_and(|e| e == "toml")
+            && p.parent()
+                .is_some_and(|d| cfg.watch_dirs.iter().any(|w| w == d)))
+}
+
+fn is_source_path(cfg: &Config, p: &Path) -> bool {
+    cfg.sources
+        .iter()
+        .any(|s| p.parent() == Some(s.dir.as_path()) || p == s.dir)
+}
+
+async fn event_loop(
+    mut cfg: Arc<Config>,
+    clock: Clock,
+    journal: SharedJournal,
+) -> anyhow::Result<()> {
+    let mut signals = Signals::install().context("cannot install signal handlers")?;
+    engine::journal(
+        &journal,
+        Record::ok(clock.now(), "startup")
+            .new_value(format!("logwarden {}", env!("CARGO_PKG_VERSION")))
+            .resource(&cfg.path, None, None),
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (house_tx, house_rx) = std_mpsc::channel::<Job>();
+    let house = spawn_housekeeper(
+        Arc::clone(&cfg),
+        clock,
+        Arc::clone(&journal),
+        house_rx,
+        Arc::clone(&stop),
+    );
+    let (cut_tx, cutter) = spawn_cutter(
+        Arc::clone(&cfg),
+        clock,
+        Arc::clone(&journal),
+        house_tx.clone(),
+    );
+
+    let (fs_tx, mut fs_rx) = mpsc::channel::<FsEvent>(4096);
+    let mut watch = match Watch::new(fs_tx) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(
+                "inotify unavailable ({e}); relying on rescans every {:?}",
+                cfg.rescan_interval
+            );
+            None
+        }
+    };
+    if let Some(w) = watch.as_mut() {
+        w.reconcile(&watch_list(&cfg));
+    }
+    let mut rescan = tokio::time::interval(cfg.rescan_interval);
+    rescan.tick().await;
+    let wd_every = sd::watchdog_interval();
+    let mut wd = tokio::time::interval(wd_every.unwrap_or(Duration::from_secs(3600)));
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+    let mut reload_at: Option<Instant> = None;
+    let mut scan_at: Option<Instant> = None;
+    sd::ready();
+    tracing::info!(
+        "logwarden {} running with {} source(s)",
+        env!("CARGO_PKG_VERSION"),
+        cfg.sources.len()
+    );
+
+    loop {
+        tokio::select! {
+            sig = signals.recv() => match sig {
+                Signal::Stop => break,
+                Signal::Reload => {
+                    reload(&mut cfg, &clock, &journal, &cut_tx, &house_tx);
+                    if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                }
+                Signal::Rotate => {
+                    let force = take_rotate_request(&cfg.state_dir);
+                    tracing::info!("SIGUSR1: rotating now ({force:?})");
+                    let _ = cut_tx.send(Job::Pass(force));
+                }
+            },
+            Some(ev) = fs_rx.recv() => match ev {
+                FsEvent::Rescan => {
+                    tracing::debug!("inotify queue overflow: rescanning");
+                    if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                    scan_at = Some(Instant::now());
+                }
+                FsEvent::Changed(paths) => {
+                    if paths.iter().any(|p| is_config_path(&cfg, p)) {
+                        reload_at = Some(Instant::now() + Duration::from_millis(300));
+                    }
+                    if paths.iter().any(|p| is_source_path(&cfg, p)) && scan_at.is_none() {
+                        scan_at = Some(Instant::now() + Duration::from_millis(500));
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(reload_at.unwrap_or(far)), if reload_at.is_some() => {
+                reload_at = None;
+                tracing::info!("config file changed: reloading");
+                reload(&mut cfg, &clock, &journal, &cut_tx, &house_tx);
+                if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+            }
+            _ = tokio::time::sleep_until(scan_at.unwrap_or(far)), if scan_at.is_some() => {
+                scan_at = None;
+                let _ = cut_tx.send(Job::Pass(Force::None));
+                let _ = house_tx.send(Job::Pass(Force::None));
+            }
+            _ = rescan.tick() => {
+                if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                let _ = cut_tx.send(Job::Pass(Force::None));
+            }
+            _ = wd.tick(), if wd_every.is_some() => sd::watchdog(),
+        }
+    }
+
+    sd::stopping();
+    tracing::info!("stopping");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = cut_tx.send(Job::Stop);
+    let _ = house_tx.send(Job::Stop);
+    let _ = cutter.join();
+    let _ = house.join();
+    engine::journal(&journal, Record::ok(clock.now(), "shutdown"));
+    Ok(())
+}
+
+use signals::Signals;
+
+fn reload(
+    cfg: &mut Arc<Config>,
+    clock: &Clock,
+    journal: &SharedJournal,
+    cut_tx: &std_mpsc::Sender<Job>,
+    house_tx: &std_mpsc::Sender<Job>,
+) {
+    sd::reloading();
+    let now = clock.now();
+    match Config::load(&cfg.path) {
+        Err(problems) => {
+            tracing::error!(
+                "config reload refused; the running config stays in force:\n{problems}"
+            );
+            engine::journal(
+                journal,
+                Record::failed(now, "config.reload", &problems).resource(&cfg.path, None, None),
+            );
+        }
+        Ok(new) if new.state_dir != cfg.state_dir => {
+            let msg = format!(
+                "state_dir cannot change while running ({} -> {}); the running config stays in force; restart logwarden to move it",
+                cfg.state_dir.display(),
+                new.state_dir.display()
+            );
+            tracing::error!("config reload refused: {msg}");
+            engine::journal(
+                journal,
+                Record::failed(now, "config.reload", msg).resource(&cfg.path, None, None),
+            );
+        }
+        Ok(new) => {
+            let names = |c: &Config| {
+                c.sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let rec = Record::ok(now, "config.reload")
+                .resource(&cfg.path, None, None)
+                .old(names(cfg))
+                .new_value(names(&new));
+            let new = Arc::new(new);
+            let _ = cut_tx.send(Job::Reload(Arc::clone(&new)));
+            let _ = house_tx.send(Job::Reload(Arc::clone(&new)));
+            let _ = cut_tx.send(Job::Pass(Force::None));
+            *cfg = new;
+            engine::journal(journal, rec);
+        }
+    }
+    sd::ready();
+}
+
+/// Read and remove the request `logwarden rotate` left; no file means "all".
+fn take_rotate_request(state_dir: &Path) -> Force {
+    let p = state_dir.join(ROTATE_REQUEST);
+    let text = std::fs::read_to_string(&p).unwrap_or_default();
+    let _ = std::fs::remove_file(&p);
+    match text.trim() {
+        "" | "*" => Force::All,
+        name => Force::Source(name.to_string()),
+    }
+}

@@ -1,0 +1,621 @@
+//! The rotation engine: the two passes that both the daemon and the one-shot
+//! `logwarden rotate` run over every source.
+//!
+//! * [`Cutter::pass`] decides which live files are due (schedule, `max_size`,
+//!   or forced), chooses each one's strategy from /proc facts, cuts it, journals
+//!   the cut and saves the schedule anchors.
+//! * [`housekeep`] finishes interrupted work, compresses rotated files whose
+//!   writers have let go, and applies retention.
+//!
+//! Decisions come from the pure modules (`schedule`, `rotate::choose`,
+//! `retain::plan`, `discover::classify`); this module sequences them and is
+//! the only place that journals what they did.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::archive::{self, Archive};
+use crate::config::{Config, Source};
+use crate::discover::{self, DirProblem};
+use crate::holders::Holders;
+use crate::journal::{Journal, Record};
+use crate::retain;
+use crate::rotate::{self, CutSpec, Facts};
+use crate::safe_dir::SafeDir;
+use crate::state::{self, FileState, State};
+
+/// A journal shared by the threads that act.
+pub type SharedJournal = Arc<Mutex<Journal>>;
+
+/// Append a record to a shared journal.
+pub fn journal(j: &SharedJournal, r: Record) {
+    match j.lock() {
+        Ok(mut g) => g.record(r),
+        Err(poisoned) => poisoned.into_inner().record(r),
+    }
+}
+
+/// Which files to cut regardless of their schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Force {
+    None,
+    All,
+    Source(String),
+}
+
+impl Force {
+    fn covers(&self, src: &Source) -> bool {
+        match self {
+            Force::None => false,
+            Force::All => true,
+            Force::Source(n) => *n == src.name,
+        }
+    }
+}
+
+/// What a pass did, for the caller (CLI output, next wake-up).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub cuts: usize,
+    pub compressed: usize,
+    pub deleted: usize,
+    pub errors: usize,
+    /// Human lines (used by `--dry-run` and the one-shot CLI).
+    pub lines: Vec<String>,
+    /// The earliest scheduled cut still ahead.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Rotated files left uncompressed because a writer still holds them.
+    pub waiting: usize,
+}
+
+/// Cuts due files; owns the schedule state.
+pub struct Cutter {
+    pub cfg: Arc<Config>,
+    state: State,
+    journal: SharedJournal,
+    dry_run: bool,
+    /// Problems already journaled, so a persistent one is reported once.
+    reported: HashSet<String>,
+}
+
+impl Cutter {
+    /// Load the state (setting aside a corrupt file, with a journaled warning).
+    pub fn new(
+        cfg: Arc<Config>,
+        journal: SharedJournal,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> Cutter {
+        let (state, warning) = State::load(&cfg.state_dir);
+        if let Some(w) = warning {
+            journal_fn(
+                &journal,
+                Record::failed(now, "state.recover", w).resource(&cfg.state_dir, None, None),
+            );
+        }
+        Cutter {
+            cfg,
+            state,
+            journal,
+            dry_run,
+            reported: HashSet::new(),
+        }
+    }
+
+    pub fn set_config(&mut self, cfg: Arc<Config>) {
+        self.cfg = cfg;
+        self.reported.clear();
+    }
+
+    /// Journal a persistent problem once (until it goes away or config reloads).
+    fn once(&mut self, key: String, r: Record) {
+        if self.reported.insert(key) {
+            journal_fn(&self.journal, r);
+        }
+    }
+
+    /// One pass over all sources at `now`.
+    pub fn pass(&mut self, now: DateTime<Utc>, force: &Force) -> Report {
+        let mut report = Report::default();
+        let mut live_keys = HashSet::new();
+        let cfg = Arc::clone(&self.cfg);
+        for src in &cfg.sources {
+            self.source_pass(src, now, force, &mut report, &mut live_keys);
+        }
+        let before = self.state.files.len();
+        self.state.files.retain(|k, _| live_keys.contains(k));
+        let changed = report.cuts > 0 || self.state.files.len() != before || !live_keys.is_empty();
+        if changed && !self.dry_run {
+            if let Err(e) = self.state.save(&cfg.state_dir) {
+                report.errors += 1;
+                self.once(
+                    "state.save".into(),
+                    Record::failed(now, "state.save", e).resource(&cfg.state_dir, None, None),
+                );
+            }
+        }
+        report
+    }
+
+    fn source_pass(
+        &mut self,
+        src: &Source,
+        now: DateTime<Utc>,
+        force: &Force,
+        report: &mut Report,
+        live_keys: &mut HashSet<String>,
+    ) {
+        let dir = match discover::open(src) {
+            Ok(d) => d,
+            Err(DirProblem::Missing(p)) => {
+                tracing::debug!("source {}: {p} does not exist yet", src.name);
+                // Keep the anchors of a directory that is briefly gone.
+                let prefix = format!("{}/", src.name);
+                live_keys.extend(
+                    self.state
+                        .files
+                        .keys()
+                        .filter(|k| k.starts_with(&prefix))
+                        .cloned(),
+                );
+                return;
+            }
+            Err(e) => {
+                report.errors += 1;
+                report.lines.push(format!("source {}: {e}", src.name));
+                self.once(
+                    format!("dir:{}", src.name),
+                    Record::failed(now, "error", &e)
+                        .source(&src.name)
+                        .resource(&src.dir, None, None),
+                );
+                return;
+            }
+        };
+        let found = match discover::scan(&dir, src) {
+            Ok(f) => f,
+            Err(e) => {
+                report.errors += 1;
+                self.once(
+                    format!("scan:{}", src.name),
+                    Record::failed(now, "error", format!("cannot list: {e}"))
+                        .source(&src.name)
+                        .resource(&src.dir, None, None),
+                );
+                return;
+            }
+        };
+        if !self.dry_run {
+            for (tmp, r) in rotate::recover(&dir, &found.names) {
+                let rec = match r {
+                    Ok(Some(a)) => Record::ok(now, "recover")
+                        .old(&tmp)
+                        .new_value(a.plain_name()),
+                    Ok(None) => Record::ok(now, "recover")
+                        .old(&tmp)
+                        .new_value("discarded: the live file was never truncated"),
+                    Err(e) => Record::failed(now, "recover", e).old(&tmp),
+                };
+                journal_fn(
+                    &self.journal,
+                    rec.source(&src.name).resource(&dir.join(&tmp), None, None),
+                );
+            }
+        }
+        for (name, why) in &found.skipped {
+            let path = dir.join(name);
+            self.once(
+                format!("skip:{}", path.display()),
+                Record::ok(now, "skip")
+                    .source(&src.name)
+                    .resource(&path, None, None)
+                    .new_value(format!("left alone: it {why}")),
+            );
+        }
+        let p = &src.policy;
+        let mut due = Vec::new();
+        for (name, meta) in &found.live {
+            let key = state::key(&src.name, name);
+            live_keys.insert(key.clone());
+            let entry = self.state.files.entry(key).or_insert(FileState {
+                anchor: now,
+                last_cut: None,
+                last_strategy: None,
+                last_reason: None,
+            });
+            let scheduled = p.schedule.next_cut(p.zone, entry.anchor);
+            let by_schedule = scheduled <= now;
+            let by_size = p.max_size.is_some_and(|m| meta.size > m);
+            let forced = force.covers(src);
+            if !(by_schedule || by_size || forced) {
+                report.next_due = Some(report.next_due.map_or(scheduled, |d| d.min(scheduled)));
+                continue;
+            }
+            if meta.size == 0 {
+                // Nothing to cut; the period still ends.
+                if by_schedule && !self.dry_run {
+                    entry.anchor = now;
+                }
+                continue;
+            }
+            let (label, trigger) = if by_schedule {
+                (p.schedule.label(p.zone, scheduled), "schedule")
+            } else if forced {
+                (p.schedule.label(p.zone, now), "manual")
+            } else {
+                (p.schedule.label(p.zone, now), "max_size")
+            };
+            due.push((name.clone(), *meta, label, trigger));
+        }
+        if due.is_empty() {
+            return;
+        }
+        let inodes: HashSet<_> = due.iter().map(|(_, m, _, _)| (m.dev, m.ino)).collect();
+        let holders = Holders::scan(&inodes);
+        for (name, meta, label, trigger) in due {
+            let facts = Facts {
+                writers: holders.writers_of(meta.dev, meta.ino).to_vec(),
+                locks: holders.locks_on(meta.dev, meta.ino).to_vec(),
+                has_reopen_hook: src.reopen.is_some(),
+            };
+            let choice = rotate::choose(p.strategy, &facts);
+            let path = dir.join(&name);
+            if self.dry_run {
+                let a = archive::first_free(&name, &label, |n| dir.exists(n));
+                report.lines.push(format!(
+                    "would cut {} -> {} ({}: {}; trigger {trigger})",
+                    path.display(),
+                    a.plain_name(),
+                    choice.strategy.as_str(),
+                    choice.reason
+                ));
+                report.cuts += 1;
+                continue;
+            }
+            let spec = CutSpec {
+                label: &label,
+                choice,
+                may_fall_back: p.strategy == crate::config::StrategyCfg::Auto,
+                create: p.create,
+                reopen: src.reopen.as_ref(),
+            };
+            let key = state::key(&src.name, &name);
+            match rotate::cut(&dir, &name, &meta, spec) {
+                Ok(cut) => {
+                    report.cuts += 1;
+                    report.lines.push(format!(
+                        "cut {} -> {} ({}: {})",
+                        path.display(),
+                        cut.archive.plain_name(),
+                        cut.strategy.as_str(),
+                        cut.reason
+                    ));
+                    journal_fn(
+                        &self.journal,
+                        Record::ok(now, "rotate")
+                            .source(&src.name)
+                            .resource(&path, Some(meta.ino), Some(cut.bytes))
+                            .old(path.display())
+                            .new_value(dir.join(&cut.archive.plain_name()).display())
+                            .strategy(
+                                cut.strategy.as_str(),
+                                &format!("{}; trigger {trigger}", cut.reason),
+                            ),
+                    );
+                    if let Some(entry) = self.state.files.get_mut(&key) {
+                        entry.anchor = now;
+                        entry.last_cut = Some(now);
+                        entry.last_strategy = Some(cut.strategy.as_str().to_string());
+                        entry.last_reason = Some(cut.reason.clone());
+                    }
+                    let next = p.schedule.next_cut(p.zone, now);
+                    report.next_due = Some(report.next_due.map_or(next, |d| d.min(next)));
+                }
+                Err(e) => {
+                    report.errors += 1;
+                    report
+                        .lines
+                        .push(format!("cannot cut {}: {e}", path.display()));
+                    journal_fn(
+                        &self.journal,
+                        Record::failed(now, "rotate", &e)
+                            .source(&src.name)
+                            .resource(&path, Some(meta.ino), Some(meta.size)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn journal_fn(j: &SharedJournal, r: Record) {
+    journal(j, r);
+}
+
+/// How the housekeeping pass treats rotated files a writer still holds.
+#[derive(Debug, Clone, Copy)]
+pub enum WriterWait {
+    /// Daemon: leave them for a later pass until `writer_grace` has passed.
+    Grace,
+    /// One-shot CLI: poll for up to this long, then leave them.
+    Poll(Duration),
+}
+
+/// Finish interrupted work, compress what is ready, apply retention.
+pub fn housekeep(
+    cfg: &Config,
+    jr: &SharedJournal,
+    now: DateTime<Utc>,
+    wait: WriterWait,
+    dry_run: bool,
+    stop: &AtomicBool,
+) -> Report {
+    let mut report = Report::default();
+    for src in &cfg.sources {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let Ok(dir) = discover::open(src) else {
+            continue;
+        };
+        house_source(src, &dir, jr, now, wait, dry_run, stop, &mut report);
+    }
+    report
+}
+
+/// The archives of a source's live files in `names`, grouped by live file.
+fn archives_by_base(src: &Source, names: &[String]) -> BTreeMap<String, Vec<Archive>> {
+    let mut by_base: BTreeMap<String, Vec<Archive>> = BTreeMap::new();
+    for n in names {
+        if let Some(a) = archive::parse_any(n) {
+            if src.matches(&a.base) {
+                by_base.entry(a.base.clone()).or_default().push(a);
+            }
+        }
+    }
+    for v in by_base.values_mut() {
+        v.sort_by(|a, b| a.cut_order(b));
+    }
+    by_base
+}
+
+#[allow(clippy::too_many_arguments)]
+fn house_source(
+    src: &Source,
+    dir: &SafeDir,
+    jr: &SharedJournal,
+    now: DateTime<Utc>,
+    wait: WriterWait,
+    dry_run: bool,
+    stop: &AtomicBool,
+    report: &mut Report,
+) {
+    let p = &src.policy;
+    let list = |report: &mut Report| match dir.list() {
+        Ok(mut n) => {
+            n.sort();
+            Some(n)
+        }
+        Err(e) => {
+            report.errors += 1;
+            tracing::warn!("cannot list {}: {e}", dir.path().display());
+            None
+        }
+    };
+    let Some(names) = list(report) else { return };
+    if !dry_run {
+        for r in crate::compress::recover(dir, &names) {
+            let rec = match r {
+                Ok(crate::compress::Recovered::RemovedTemp(n)) => Record::ok(now, "recover")
+                    .old(&n)
+                    .new_value("removed an unfinished compression; it is redone"),
+                Ok(crate::compress::Recovered::RemovedOriginal(n)) => Record::ok(now, "recover")
+                    .old(&n)
+                    .new_value("removed the original of a finished compression"),
+                Err(e) => Record::failed(now, "recover", e),
+            };
+            journal(jr, rec.source(&src.name).resource(dir.path(), None, None));
+        }
+    }
+
+    // Compression.
+    if p.compress {
+        let names = if dry_run {
+            names.clone()
+        } else {
+            list(report).unwrap_or_default()
+        };
+        let mut candidates: Vec<Archive> = Vec::new();
+        for archives in archives_by_base(src, &names).values() {
+            let plain: Vec<&Archive> = archives.iter().filter(|a| !a.gz).collect();
+            let skip_newest = usize::from(p.delay_compress);
+            let take = plain.len().saturating_sub(skip_newest);
+            candidates.extend(plain.into_iter().take(take).cloned());
+        }
+        let mut metas = HashMap::new();
+        for a in &candidates {
+            if let Ok(m) = dir.stat(&a.plain_name()) {
+                metas.insert(a.plain_name(), m);
+            }
+        }
+        let deadline = match wait {
+            WriterWait::Poll(d) => Some(std::time::Instant::now() + d),
+            WriterWait::Grace => None,
+        };
+        let mut holders = scan_holders(&metas);
+        for a in candidates {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let plain = a.plain_name();
+            let Some(meta) = metas.get(&plain).copied() else {
+                continue;
+            };
+            let path = dir.join(&plain);
+            let mut held = !holders.writers_of(meta.dev, meta.ino).is_empty();
+            if let (true, Some(deadline)) = (held, deadline) {
+                while held && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(100));
+                    holders = scan_holders(&metas);
+                    held = !holders.writers_of(meta.dev, meta.ino).is_empty();
+                }
+            }
+            let mut note = None;
+            if held {
+                let since = now.timestamp() - meta.ctime;
+                let grace_over =
+                    matches!(wait, WriterWait::Grace) && since >= p.writer_grace.as_secs() as i64;
+                if !grace_over {
+                    report.waiting += 1;
+                    report.lines.push(format!(
+                        "{} is still held open by a writer; compressing it later",
+                        path.display()
+                    ));
+                    continue;
+                }
+                note = Some(format!(
+                    "a writer still holds it after writer_grace ({}); anything it writes from now on is lost — configure reopen or strategy = \"copytruncate\"",
+                    humantime::format_duration(p.writer_grace)
+                ));
+            }
+            if dry_run {
+                report.lines.push(format!(
+                    "would compress {} -> {}",
+                    path.display(),
+                    a.gz_name()
+                ));
+                report.compressed += 1;
+                continue;
+            }
+            match crate::compress::compress(dir, &a) {
+                Ok(c) => {
+                    report.compressed += 1;
+                    report
+                        .lines
+                        .push(format!("compressed {} -> {}", path.display(), c.gz_name));
+                    let mut r = Record::ok(now, "compress")
+                        .source(&src.name)
+                        .resource(&path, Some(meta.ino), Some(c.in_bytes))
+                        .old(path.display())
+                        .new_value(format!(
+                            "{} ({} bytes)",
+                            dir.join(&c.gz_name).display(),
+                            c.out_bytes
+                        ));
+                    if let Some(n) = note.take() {
+                        r.reason = Some(n);
+                    }
+                    journal(jr, r);
+                }
+                Err(e) => {
+                    report.errors += 1;
+                    report
+                        .lines
+                        .push(format!("cannot compress {}: {e}", path.display()));
+                    journal(
+                        jr,
+                        Record::failed(now, "compress", e)
+                            .source(&src.name)
+                            .resource(&path, Some(meta.ino), Some(meta.size)),
+                    );
+                }
+            }
+        }
+    }
+
+    // Retention.
+    let limits = retain::Limits {
+        max_age: p.max_age,
+        max_archives: p.max_archives,
+        max_total_size: p.max_total_size,
+    };
+    let names = if dry_run {
+        names
+    } else {
+        list(report).unwrap_or_default()
+    };
+    for archives in archives_by_base(src, &names).values() {
+        let mut metas = HashMap::new();
+        let mut items = Vec::new();
+        for a in archives {
+            let name = a.file_name();
+            let Ok(meta) = dir.stat(&name) else { continue };
+            if meta.kind() != crate::safe_dir::Kind::Regular {
+                continue;
+            }
+            let Some(end) = retain::label_end(&a.label, p.zone) else {
+                continue;
+            };
+            metas.insert(name, meta);
+            items.push(retain::Item {
+                archive: a.clone(),
+                size: meta.size,
+                end,
+                in_use: false,
+            });
+        }
+        let holders = scan_holders(&metas);
+        for it in &mut items {
+            if let Some(m) = metas.get(&it.archive.file_name()) {
+                it.in_use = !it.archive.gz && !holders.writers_of(m.dev, m.ino).is_empty();
+            }
+        }
+        for d in retain::plan(&items, limits, now) {
+            let path = dir.join(&d.name);
+            let meta = metas.get(&d.name);
+            if dry_run {
+                report
+                    .lines
+                    .push(format!("would delete {} ({})", path.display(), d.reason));
+                report.deleted += 1;
+                continue;
+            }
+            match dir.unlink(&d.name) {
+                Ok(()) => {
+                    report.deleted += 1;
+                    report
+                        .lines
+                        .push(format!("deleted {} ({})", path.display(), d.reason));
+                    let mut r = Record::ok(now, "retention.delete")
+                        .source(&src.name)
+                        .resource(&path, meta.map(|m| m.ino), meta.map(|m| m.size));
+                    r.reason = Some(d.reason);
+                    journal(jr, r);
+                }
+                Err(e) => {
+                    report.errors += 1;
+                    journal(
+                        jr,
+                        Record::failed(now, "retention.delete", e)
+                            .source(&src.name)
+                            .resource(&path, None, None),
+                    );
+                }
+            }
+        }
+    }
+    if !dry_run {
+        let _ = dir.sync();
+    }
+}
+
+fn scan_holders(metas: &HashMap<String, crate::safe_dir::Meta>) -> Holders {
+    let set: HashSet<_> = metas.values().map(|m| (m.dev, m.ino)).collect();
+    Holders::scan(&set)
+}
+
+/// Paths of a source's live files right now (for `check`).
+pub fn live_files(src: &Source) -> Result<discover::Found, String> {
+    let dir = discover::open(src).map_err(|e| e.to_string())?;
+    discover::scan(&dir, src).map_err(|e| format!("cannot list {}: {e}", src.dir.display()))
+}
+
+/// The state directory's journal path (for messages).
+pub fn journal_path(cfg: &Config) -> PathBuf {
+    cfg.state_dir.join(crate::journal::FILE_NAME)
+}

@@ -1,0 +1,21 @@
+//! logwarden: a sidecar daemon that rotates, compresses and retains
+//! application logs (and, in mirror mode, tails them into a redacted mirror),
+//! keeping an audit journal of everything it does. See ARCHITECTURE.md for
+//! the data flow and the map of these modules.
+
+pub mod archive;
+pub mod cli;
+pub mod clock;
+pub mod compress;
+pub mod config;
+pub mod daemon;
+pub mod discover;
+pub mod engine;
+pub mod holders;
+pub mod ids;
+pub mod journal;
+pub mod retain;
+pub mod rotate;
+pub mod safe_dir;
+pub mod schedule;
+pub mod state;

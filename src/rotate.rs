@@ -1,0 +1,641 @@
+//! Cutting one live file: choosing the strategy (a pure decision over the
+//! facts /proc gives) and carrying it out inside a [`SafeDir`].
+//!
+//! * rename: `renameat2(RENAME_NOREPLACE)` to the archive's plain name,
+//!   optionally re-create the file with the old owner and mode, then run the
+//!   reopen hook. The renamed file is compressed later, once its writer let go.
+//! * copy-truncate: copy to a hidden temp file until the copy has caught up
+//!   with the writer, fsync, then remove the copied prefix from the live file:
+//!   with `FALLOC_FL_COLLAPSE_RANGE` (block-aligned, no window at all; the
+//!   archive then ends at that block boundary) or, where unsupported, by
+//!   re-checking the size and `ftruncate(0)` when nothing new arrived. The
+//!   temp file becomes the archive by rename. Holes (from writers without
+//!   `O_APPEND` after an earlier truncate) are never copied: NUL runs next to
+//!   a hole or at offset 0 are skipped, since no writer wrote them.
+//!
+//! A crash at any step leaves either the live file whole plus a stale temp
+//! copy, or a truncated live file plus a complete temp copy; [`recover`]
+//! tells them apart at start and finishes or discards the copy.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rustix::fs::FallocateFlags;
+
+use crate::archive::{self, Archive};
+use crate::config::{Reopen, StrategyCfg};
+use crate::holders::{Lock, Writer};
+use crate::safe_dir::{self, Meta, SafeDir};
+
+/// The strategy actually used for a cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Rename,
+    CopyTruncate,
+}
+
+impl Strategy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Strategy::Rename => "rename",
+            Strategy::CopyTruncate => "copytruncate",
+        }
+    }
+}
+
+/// What is known about a file when its strategy is chosen.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub writers: Vec<Writer>,
+    pub locks: Vec<Lock>,
+    pub has_reopen_hook: bool,
+}
+
+/// A strategy and the reason for it (journaled with the cut).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub strategy: Strategy,
+    pub reason: String,
+}
+
+/// Decide how to cut a file. Pure.
+pub fn choose(cfg: StrategyCfg, facts: &Facts) -> Choice {
+    let pick = |strategy, reason: String| Choice { strategy, reason };
+    match cfg {
+        StrategyCfg::Rename => pick(Strategy::Rename, "strategy = rename".into()),
+        StrategyCfg::CopyTruncate => pick(Strategy::CopyTruncate, "strategy = copytruncate".into()),
+        StrategyCfg::Auto => {
+            if let Some(lock) = facts.locks.first() {
+                let by = lock.pid.map(|p| format!(" by pid {p}")).unwrap_or_default();
+                return pick(
+                    Strategy::CopyTruncate,
+                    format!("file is locked ({}{by})", lock.kind.to_lowercase()),
+                );
+            }
+            match (facts.writers.first(), facts.has_reopen_hook) {
+                (Some(w), false) => pick(
+                    Strategy::CopyTruncate,
+                    format!(
+                        "held open for writing by pid {} ({}) and no reopen hook",
+                        w.pid, w.comm
+                    ),
+                ),
+                (Some(_), true) => {
+                    pick(Strategy::Rename, "writer will reopen (reopen hook)".into())
+                }
+                (None, _) => pick(
+                    Strategy::Rename,
+                    "no process holds it open for writing".into(),
+                ),
+            }
+        }
+    }
+}
+
+/// What a cut produced.
+#[derive(Debug, Clone)]
+pub struct Cut {
+    /// The archive, uncompressed (`<file>.<label>[.n]`).
+    pub archive: Archive,
+    pub strategy: Strategy,
+    pub reason: String,
+    /// Bytes moved into the archive.
+    pub bytes: u64,
+    /// Set when rename was chosen but failed and copy-truncate stood in.
+    pub fallback: Option<String>,
+}
+
+/// Errors a cut reports.
+#[derive(Debug, thiserror::Error)]
+pub enum CutError {
+    #[error("{0} changed while it was being cut (replaced or truncated by someone else); it will be retried at the next cut")]
+    Changed(String),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> CutError {
+    let what = what.into();
+    move |source| CutError::Io { what, source }
+}
+
+/// Everything a cut needs besides the file.
+pub struct CutSpec<'a> {
+    pub label: &'a str,
+    pub choice: Choice,
+    /// Whether `auto` chose (so a failed rename may fall back).
+    pub may_fall_back: bool,
+    pub create: bool,
+    pub reopen: Option<&'a Reopen>,
+}
+
+/// Cut `name` (whose metadata was `meta` when the decision was taken).
+pub fn cut(dir: &SafeDir, name: &str, meta: &Meta, spec: CutSpec<'_>) -> Result<Cut, CutError> {
+    let choice = spec.choice.clone();
+    if choice.strategy == Strategy::Rename {
+        match rename(dir, name, meta, spec.label) {
+            Ok(archive) => {
+                if spec.create {
+                    if let Err(e) = create_like(dir, name, meta) {
+                        tracing::warn!("cannot re-create {}: {e}", dir.join(name).display());
+                    }
+                }
+                if let Some(hook) = spec.reopen {
+                    if let Err(e) = run_reopen(hook) {
+                        tracing::warn!("reopen hook for {} failed: {e}", dir.join(name).display());
+                    }
+                }
+                return Ok(Cut {
+                    archive,
+                    strategy: Strategy::Rename,
+                    reason: choice.reason,
+                    bytes: meta.size,
+                    fallback: None,
+                });
+            }
+            Err(RenameFailed::Fallback(errno)) if spec.may_fall_back => {
+                let why = format!("rename failed ({errno}), fell back to copy-truncate");
+                let (archive, bytes) = copy_truncate(dir, name, meta, spec.label)?;
+                return Ok(Cut {
+                    archive,
+                    strategy: Strategy::CopyTruncate,
+                    reason: why.clone(),
+                    bytes,
+                    fallback: Some(why),
+                });
+            }
+            Err(RenameFailed::Fallback(errno)) => {
+                return Err(CutError::Io {
+                    what: format!("rename {}", dir.join(name).display()),
+                    source: errno.into(),
+                })
+            }
+            Err(RenameFailed::Other(e)) => return Err(e),
+        }
+    }
+    let (archive, bytes) = copy_truncate(dir, name, meta, spec.label)?;
+    Ok(Cut {
+        archive,
+        strategy: Strategy::CopyTruncate,
+        reason: choice.reason,
+        bytes,
+        fallback: None,
+    })
+}
+
+enum RenameFailed {
+    /// The file cannot be renamed (append-only, busy mount point, other fs).
+    Fallback(rustix::io::Errno),
+    Other(CutError),
+}
+
+fn rename(dir: &SafeDir, name: &str, meta: &Meta, label: &str) -> Result<Archive, RenameFailed> {
+    for _ in 0..1000 {
+        let archive = archive::first_free(name, label, |n| dir.exists(n));
+        let to = archive.plain_name();
+        match dir.rename_noreplace(name, &to) {
+            Ok(()) => {}
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EEXIST) => continue,
+                Some(errno @ (libc::EBUSY | libc::EPERM | libc::EXDEV | libc::EACCES)) => {
+                    return Err(RenameFailed::Fallback(
+                        rustix::io::Errno::from_raw_os_error(errno),
+                    ))
+                }
+                _ => {
+                    return Err(RenameFailed::Other(CutError::Io {
+                        what: format!("rename {}", dir.join(name).display()),
+                        source: e,
+                    }))
+                }
+            },
+        }
+        // The name could have been swapped between the decision and the rename;
+        // renameat never follows links, so put back anything that is not the file.
+        let got = dir
+            .stat(&to)
+            .map_err(|e| RenameFailed::Other(io_err(format!("stat {to}"))(e)))?;
+        if !got.same_file(meta) {
+            let _ = dir.rename_noreplace(&to, name);
+            return Err(RenameFailed::Other(CutError::Changed(
+                dir.join(name).display().to_string(),
+            )));
+        }
+        let _ = dir.sync();
+        return Ok(archive);
+    }
+    Err(RenameFailed::Other(CutError::Changed(
+        dir.join(name).display().to_string(),
+    )))
+}
+
+/// Re-create `name` empty with the owner and mode of the file it replaces.
+fn create_like(dir: &SafeDir, name: &str, meta: &Meta) -> io::Result<()> {
+    let f = dir.create_new(name, meta.perm() & 0o777)?;
+    safe_dir::copy_owner_and_mode(&f, meta)?;
+    f.sync_all()?;
+    dir.sync()
+}
+
+/// Tell the writer to reopen its log.
+pub fn run_reopen(hook: &Reopen) -> io::Result<()> {
+    match hook {
+        Reopen::Signal {
+            signal, pidfile, ..
+        } => {
+            let text = std::fs::read_to_string(pidfile)?;
+            let pid: i32 = text.trim().parse().map_err(|_| {
+                io::Error::other(format!("{} does not hold a pid", pidfile.display()))
+            })?;
+            if pid <= 1 {
+                return Err(io::Error::other(format!(
+                    "refusing to signal pid {pid} from {}",
+                    pidfile.display()
+                )));
+            }
+            // SAFETY: kill has no memory-safety preconditions.
+            if unsafe { libc::kill(pid, *signal) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+        Reopen::Command(argv) => {
+            let mut child = Command::new(&argv[0]).args(&argv[1..]).spawn()?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    return if status.success() {
+                        Ok(())
+                    } else {
+                        Err(io::Error::other(format!(
+                            "{} exited with {status}",
+                            argv[0]
+                        )))
+                    };
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(io::Error::other(format!(
+                        "{} did not finish in 30 s",
+                        argv[0]
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Copies source ranges into the archive, skipping holes and the NUL runs
+/// that border them, and counts what it skipped so that a source offset can
+/// be mapped to an archive length.
+struct Copier<'a> {
+    src: &'a File,
+    dst: &'a File,
+    buf: Vec<u8>,
+    /// Source ranges `(start, len)` that were not copied (holes, NUL runs).
+    skips: Vec<(u64, u64)>,
+    /// Whether the last copied region ended at a hole.
+    after_hole: bool,
+}
+
+impl<'a> Copier<'a> {
+    fn new(src: &'a File, dst: &'a File) -> Copier<'a> {
+        Copier {
+            src,
+            dst,
+            buf: vec![0; 1 << 20],
+            skips: Vec::new(),
+            after_hole: false,
+        }
+    }
+
+    /// Copy source bytes `[from, to)`, appending to the archive.
+    fn copy(&mut self, from: u64, to: u64) -> io::Result<()> {
+        let mut pos = from;
+        while pos < to {
+            let data = match rustix::fs::seek(self.src, rustix::fs::SeekFrom::Data(pos)) {
+                Ok(d) => d.min(to),
+                Err(rustix::io::Errno::NXIO) => to,
+                Err(e) => return Err(e.into()),
+            };
+            if data > pos {
+                self.skips.push((pos, data - pos));
+                self.after_hole = true;
+                pos = data;
+                continue;
+            }
+            let hole = match rustix::fs::seek(self.src, rustix::fs::SeekFrom::Hole(pos)) {
+                Ok(h) => h.min(to),
+                Err(_) => to,
+            };
+            let hole_follows = hole < to;
+            let trim_lead = pos == 0 || self.after_hole;
+            self.extent(pos, hole, trim_lead, hole_follows)?;
+            self.after_hole = hole_follows;
+            pos = hole;
+        }
+        Ok(())
+    }
+
+    fn extent(
+        &mut self,
+        from: u64,
+        to: u64,
+        mut trim_lead: bool,
+        trim_tail: bool,
+    ) -> io::Result<()> {
+        let mut src = self.src;
+        let mut dst = self.dst;
+        src.seek(SeekFrom::Start(from))?;
+        let mut pos = from;
+        let mut pending_nuls: u64 = 0;
+        let mut pending_start = from;
+        while pos < to {
+            let want =
+                usize::try_from((to - pos).min(self.buf.len() as u64)).unwrap_or(self.buf.len());
+            let n = src.read(&mut self.buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            let chunk_start = pos;
+            pos += n as u64;
+            let mut chunk = &self.buf[..n];
+            if trim_lead {
+                let lead = chunk.iter().take_while(|b| **b == 0).count();
+                if lead > 0 {
+                    self.skips.push((chunk_start, lead as u64));
+                }
+                chunk = &chunk[lead..];
+                if chunk.is_empty() {
+                    continue;
+                }
+                trim_lead = false;
+            }
+            // Hold back a trailing NUL run until we know whether a hole follows it.
+            let tail = chunk.iter().rev().take_while(|b| **b == 0).count();
+            let body = &chunk[..chunk.len() - tail];
+            if !body.is_empty() {
+                write_zeros(&mut dst, pending_nuls)?;
+                pending_nuls = 0;
+                dst.write_all(body)?;
+            }
+            if pending_nuls == 0 {
+                pending_start = pos - tail as u64;
+            }
+            pending_nuls += tail as u64;
+        }
+        if trim_tail {
+            if pending_nuls > 0 {
+                self.skips.push((pending_start, pending_nuls));
+            }
+        } else {
+            write_zeros(&mut dst, pending_nuls)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_zeros(dst: &mut &File, mut n: u64) -> io::Result<()> {
+    let zeros = [0u8; 4096];
+    while n > 0 {
+        let k = n.min(zeros.len() as u64) as usize;
+        dst.write_all(&zeros[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
+}
+
+/// How many times the copy may chase a writer before truncating anyway
+/// (the remainder is then handled by the collapse or the final re-check).
+const MAX_CATCH_UP: usize = 64;
+
+fn copy_truncate(
+    dir: &SafeDir,
+    name: &str,
+    meta: &Meta,
+    label: &str,
+) -> Result<(Archive, u64), CutError> {
+    let path = dir.join(name).display().to_string();
+    let src = dir.open_rw(name).map_err(io_err(format!("open {path}")))?;
+    let now = safe_dir::fstat(&src).map_err(io_err(format!("stat {path}")))?;
+    if !now.same_file(meta) {
+        return Err(CutError::Changed(path));
+    }
+    let archive = archive::first_free(name, label, |n| {
+        dir.exists(n) || dir.exists(&format!(".{n}{}", archive::TMP_SUFFIX))
+    });
+    let tmp = archive.copy_tmp_name();
+    let dst = dir
+        .create_new(&tmp, meta.perm() & 0o666)
+        .map_err(io_err(format!("create {}", dir.join(&tmp).display())))?;
+    let result = copy_truncate_into(&src, &dst, &path);
+    let copied = match result {
+        Ok(n) => n,
+        Err(e) => {
+            drop(dst);
+            let _ = dir.unlink(&tmp);
+            return Err(e);
+        }
+    };
+    let _ = safe_dir::copy_owner_and_mode(&dst, meta);
+    dst.sync_all().map_err(io_err(format!("fsync {tmp}")))?;
+    drop(dst);
+    // The live file no longer holds the copied bytes: the temp copy must become the archive.
+    let mut archive = archive;
+    for _ in 0..1000 {
+        match dir.rename_noreplace(&tmp, &archive.plain_name()) {
+            Ok(()) => {
+                let _ = dir.sync();
+                return Ok((archive, copied));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                archive = archive::first_free(name, label, |n| dir.exists(n));
+            }
+            Err(e) => {
+                return Err(CutError::Io {
+                    what: format!(
+                        "rename {tmp} (the copy is kept; it is recovered at the next start)"
+                    ),
+                    source: e,
+                })
+            }
+        }
+    }
+    Err(CutError::Changed(path))
+}
+
+/// The copy-truncate loop proper; returns the archive's length.
+fn copy_truncate_into(src: &File, dst: &File, path: &str) -> Result<u64, CutError> {
+    let stat = |f: &File| safe_dir::fstat(f).map_err(io_err(format!("stat {path}")));
+    let mut c = Copier::new(src, dst);
+    let mut copied = 0u64;
+    for _ in 0..MAX_CATCH_UP {
+        let end = stat(src)?.size;
+        if end < copied {
+            return Err(CutError::Changed(path.to_string()));
+        }
+        if end == copied {
+            break;
+        }
+        c.copy(copied, end)
+            .map_err(io_err(format!("copy {path}")))?;
+        copied = end;
+    }
+    dst.sync_data().map_err(io_err("fsync archive"))?;
+
+    // Collapse the copied prefix, block-aligned: no window for a writer to lose bytes.
+    let blk = rustix::fs::fstatvfs(src)
+        .map(|v| v.f_bsize)
+        .unwrap_or(4096)
+        .max(1);
+    let k = copied / blk * blk;
+    if k > 0 && k < stat(src)?.size {
+        let keep = k - c.skipped_below(k);
+        // Shorten the archive first: a crash between the two steps then leaves
+        // a live file that still starts with the whole archive, which recovery
+        // recognises as "not cut yet".
+        dst.set_len(keep).map_err(io_err("shorten archive"))?;
+        dst.sync_data().map_err(io_err("fsync archive"))?;
+        match rustix::fs::fallocate(src, FallocateFlags::COLLAPSE_RANGE, 0, k) {
+            Ok(()) => return Ok(keep),
+            Err(e) => {
+                tracing::debug!("collapse range unavailable on {path} ({e}); truncating instead");
+                copied = k;
+                c.forget_above(k);
+                let mut d = dst;
+                d.seek(SeekFrom::End(0)).map_err(io_err("seek archive"))?;
+            }
+        }
+    }
+    // No collapse: re-check the size right before truncating; copy what came meanwhile.
+    loop {
+        let end = stat(src)?.size;
+        if end > copied {
+            c.copy(copied, end)
+                .map_err(io_err(format!("copy {path}")))?;
+            copied = end;
+            continue;
+        }
+        dst.sync_data().map_err(io_err("fsync archive"))?;
+        if stat(src)?.size != copied {
+            continue;
+        }
+        src.set_len(0).map_err(io_err(format!("truncate {path}")))?;
+        break;
+    }
+    let len = safe_dir::fstat(dst).map_err(io_err("stat archive"))?.size;
+    Ok(len)
+}
+
+impl Copier<'_> {
+    /// Source bytes below offset `k` that were not copied: the archive holds
+    /// exactly `k - skipped_below(k)` bytes of the source's first `k`.
+    fn skipped_below(&self, k: u64) -> u64 {
+        self.skips
+            .iter()
+            .map(|&(s, len)| (s + len).min(k).saturating_sub(s))
+            .sum()
+    }
+
+    /// The archive was cut back to source offset `k`: forget skips above it.
+    fn forget_above(&mut self, k: u64) {
+        self.skips.retain(|&(s, _)| s < k);
+        for (s, len) in &mut self.skips {
+            *len = (*s + *len).min(k) - *s;
+        }
+        self.after_hole = false;
+    }
+}
+
+/// Start-up recovery of a copy-truncate interrupted by a crash: for every
+/// hidden temp copy of `base` in `dir`, either discard it (the live file still
+/// starts with everything it holds: the truncate never happened) or make it
+/// the archive (the live file was truncated, so the copy is the only one).
+/// Returns the archives made.
+pub fn recover(dir: &SafeDir, names: &[String]) -> Vec<(String, Result<Option<Archive>, String>)> {
+    let mut out = Vec::new();
+    for n in names {
+        let Some(plain) = n
+            .strip_prefix('.')
+            .and_then(|s| s.strip_suffix(archive::TMP_SUFFIX))
+        else {
+            continue;
+        };
+        let Some(a) = archive::parse_any(plain) else {
+            continue;
+        };
+        if a.gz {
+            continue;
+        }
+        let r = recover_one(dir, n, &a).map_err(|e| e.to_string());
+        out.push((n.clone(), r));
+    }
+    out
+}
+
+fn recover_one(dir: &SafeDir, tmp: &str, a: &Archive) -> io::Result<Option<Archive>> {
+    let copy = dir.open_read(tmp)?;
+    let live_has_it = match dir.open_read(&a.base) {
+        Ok(live) => starts_with_ignoring_nuls(&live, &copy)?,
+        Err(_) => false,
+    };
+    if live_has_it {
+        dir.unlink(tmp)?;
+        dir.sync()?;
+        return Ok(None);
+    }
+    let mut target = archive::first_free(&a.base, &a.label, |n| dir.exists(n));
+    if target.label != a.label {
+        target.label = a.label.clone();
+    }
+    dir.rename_noreplace(tmp, &target.plain_name())?;
+    dir.sync()?;
+    Ok(Some(target))
+}
+
+/// Whether `big`'s bytes, NULs removed, start with `prefix`'s bytes, NULs removed.
+fn starts_with_ignoring_nuls(big: &File, prefix: &File) -> io::Result<bool> {
+    let mut a = NonNul::new(big);
+    let mut b = NonNul::new(prefix);
+    loop {
+        match (b.next()?, a.next()?) {
+            (None, _) => return Ok(true),
+            (Some(_), None) => return Ok(false),
+            (Some(x), Some(y)) if x != y => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
+struct NonNul<'a> {
+    r: io::BufReader<&'a File>,
+}
+
+impl<'a> NonNul<'a> {
+    fn new(f: &'a File) -> NonNul<'a> {
+        let mut f2 = f;
+        let _ = f2.seek(SeekFrom::Start(0));
+        NonNul {
+            r: io::BufReader::with_capacity(1 << 16, f),
+        }
+    }
+
+    fn next(&mut self) -> io::Result<Option<u8>> {
+        let mut b = [0u8; 1];
+        loop {
+            if self.r.read(&mut b)? == 0 {
+                return Ok(None);
+            }
+            if b[0] != 0 {
+                return Ok(Some(b[0]));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
