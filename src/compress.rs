@@ -15,6 +15,7 @@ use flate2::{read::MultiGzDecoder, write::GzEncoder, Compression, Crc};
 
 use crate::archive::Archive;
 use crate::safe_dir::{self, SafeDir};
+use crate::sparse::Copier;
 
 /// What a compression produced.
 #[derive(Debug, Clone)]
@@ -69,27 +70,47 @@ pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
     })
 }
 
-/// Stream `src` into a gzip member in `out`; returns bytes read and their CRC-32.
+/// Stream `src` (without holes, see `sparse`) into a gzip member in `out`;
+/// returns the bytes compressed and their CRC-32.
 fn encode(src: &File, out: &File) -> io::Result<(u64, u32)> {
-    let mut reader = BufReader::with_capacity(256 * 1024, src);
-    let mut enc = GzEncoder::new(
+    let size = safe_dir::fstat(src)?.size;
+    let enc = GzEncoder::new(
         BufWriter::with_capacity(256 * 1024, out),
         Compression::new(6),
     );
-    let mut crc = Crc::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        crc.update(&buf[..n]);
-        enc.write_all(&buf[..n])?;
+    let mut c = Copier::new(
+        src,
+        Tally {
+            inner: enc,
+            crc: Crc::new(),
+            n: 0,
+        },
+    );
+    c.copy(0, size)?;
+    let t = c.into_inner();
+    let (n, sum) = (t.n, t.crc.sum());
+    t.inner.finish()?.flush()?;
+    Ok((n, sum))
+}
+
+/// A writer that counts and checksums what passes through it.
+struct Tally<W: Write> {
+    inner: W,
+    crc: Crc,
+    n: u64,
+}
+
+impl<W: Write> Write for Tally<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.crc.update(&buf[..k]);
+        self.n += k as u64;
+        Ok(k)
     }
-    enc.finish()?.flush()?;
-    Ok((total, crc.sum()))
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Decompress a gzip file (all members) and return its length and CRC-32.
@@ -111,20 +132,20 @@ pub fn crc_of_gzip(f: &File) -> io::Result<(u64, u32)> {
     Ok((total, crc.sum()))
 }
 
+/// Length and CRC-32 of a plain file as compression reads it (without holes).
 fn crc_of_plain(f: &File) -> io::Result<(u64, u32)> {
-    let mut r = BufReader::with_capacity(256 * 1024, f);
-    let mut crc = Crc::new();
-    let mut total = 0u64;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        crc.update(&buf[..n]);
-    }
-    Ok((total, crc.sum()))
+    let size = safe_dir::fstat(f)?.size;
+    let mut c = Copier::new(
+        f,
+        Tally {
+            inner: io::sink(),
+            crc: Crc::new(),
+            n: 0,
+        },
+    );
+    c.copy(0, size)?;
+    let t = c.into_inner();
+    Ok((t.n, t.crc.sum()))
 }
 
 /// What start-up recovery did with a leftover.

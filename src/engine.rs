@@ -396,6 +396,15 @@ fn house_source(
     report: &mut Report,
 ) {
     let p = &src.policy;
+    if dir.append_only() {
+        // Nothing can be renamed or removed here: compressing would leave the
+        // original behind, and retention could delete nothing.
+        report.lines.push(format!(
+            "{} is append-only (chattr +a): archives stay uncompressed and retention cannot delete",
+            dir.path().display()
+        ));
+        return;
+    }
     let list = |report: &mut Report| match dir.list() {
         Ok(mut n) => {
             n.sort();

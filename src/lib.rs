@@ -18,4 +18,5 @@ pub mod retain;
 pub mod rotate;
 pub mod safe_dir;
 pub mod schedule;
+pub mod sparse;
 pub mod state;

@@ -18,7 +18,7 @@
 //! tells them apart at start and finishes or discards the copy.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,7 @@ use crate::archive::{self, Archive};
 use crate::config::{Reopen, StrategyCfg};
 use crate::holders::{Lock, Writer};
 use crate::safe_dir::{self, Meta, SafeDir};
+use crate::sparse::Copier;
 
 /// The strategy actually used for a cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,126 +290,6 @@ pub fn run_reopen(hook: &Reopen) -> io::Result<()> {
     }
 }
 
-/// Copies source ranges into the archive, skipping holes and the NUL runs
-/// that border them, and counts what it skipped so that a source offset can
-/// be mapped to an archive length.
-struct Copier<'a> {
-    src: &'a File,
-    dst: &'a File,
-    buf: Vec<u8>,
-    /// Source ranges `(start, len)` that were not copied (holes, NUL runs).
-    skips: Vec<(u64, u64)>,
-    /// Whether the last copied region ended at a hole.
-    after_hole: bool,
-}
-
-impl<'a> Copier<'a> {
-    fn new(src: &'a File, dst: &'a File) -> Copier<'a> {
-        Copier {
-            src,
-            dst,
-            buf: vec![0; 1 << 20],
-            skips: Vec::new(),
-            after_hole: false,
-        }
-    }
-
-    /// Copy source bytes `[from, to)`, appending to the archive.
-    fn copy(&mut self, from: u64, to: u64) -> io::Result<()> {
-        let mut pos = from;
-        while pos < to {
-            let data = match rustix::fs::seek(self.src, rustix::fs::SeekFrom::Data(pos)) {
-                Ok(d) => d.min(to),
-                Err(rustix::io::Errno::NXIO) => to,
-                Err(e) => return Err(e.into()),
-            };
-            if data > pos {
-                self.skips.push((pos, data - pos));
-                self.after_hole = true;
-                pos = data;
-                continue;
-            }
-            let hole = match rustix::fs::seek(self.src, rustix::fs::SeekFrom::Hole(pos)) {
-                Ok(h) => h.min(to),
-                Err(_) => to,
-            };
-            let hole_follows = hole < to;
-            let trim_lead = pos == 0 || self.after_hole;
-            self.extent(pos, hole, trim_lead, hole_follows)?;
-            self.after_hole = hole_follows;
-            pos = hole;
-        }
-        Ok(())
-    }
-
-    fn extent(
-        &mut self,
-        from: u64,
-        to: u64,
-        mut trim_lead: bool,
-        trim_tail: bool,
-    ) -> io::Result<()> {
-        let mut src = self.src;
-        let mut dst = self.dst;
-        src.seek(SeekFrom::Start(from))?;
-        let mut pos = from;
-        let mut pending_nuls: u64 = 0;
-        let mut pending_start = from;
-        while pos < to {
-            let want =
-                usize::try_from((to - pos).min(self.buf.len() as u64)).unwrap_or(self.buf.len());
-            let n = src.read(&mut self.buf[..want])?;
-            if n == 0 {
-                break;
-            }
-            let chunk_start = pos;
-            pos += n as u64;
-            let mut chunk = &self.buf[..n];
-            if trim_lead {
-                let lead = chunk.iter().take_while(|b| **b == 0).count();
-                if lead > 0 {
-                    self.skips.push((chunk_start, lead as u64));
-                }
-                chunk = &chunk[lead..];
-                if chunk.is_empty() {
-                    continue;
-                }
-                trim_lead = false;
-            }
-            // Hold back a trailing NUL run until we know whether a hole follows it.
-            let tail = chunk.iter().rev().take_while(|b| **b == 0).count();
-            let body = &chunk[..chunk.len() - tail];
-            if !body.is_empty() {
-                write_zeros(&mut dst, pending_nuls)?;
-                pending_nuls = 0;
-                dst.write_all(body)?;
-            }
-            if pending_nuls == 0 {
-                pending_start = pos - tail as u64;
-            }
-            pending_nuls += tail as u64;
-        }
-        if trim_tail {
-            if pending_nuls > 0 {
-                self.skips.push((pending_start, pending_nuls));
-            }
-        } else {
-            write_zeros(&mut dst, pending_nuls)?;
-        }
-        Ok(())
-    }
-}
-
-fn write_zeros(dst: &mut &File, mut n: u64) -> io::Result<()> {
-    let zeros = [0u8; 4096];
-    while n > 0 {
-        let k = n.min(zeros.len() as u64) as usize;
-        dst.write_all(&zeros[..k])?;
-        n -= k as u64;
-    }
-    Ok(())
-}
-
 /// How many times the copy may chase a writer before truncating anyway
 /// (the remainder is then handled by the collapse or the final re-check).
 const MAX_CATCH_UP: usize = 64;
@@ -428,7 +309,15 @@ fn copy_truncate(
     let archive = archive::first_free(name, label, |n| {
         dir.exists(n) || dir.exists(&format!(".{n}{}", archive::TMP_SUFFIX))
     });
-    let tmp = archive.copy_tmp_name();
+    // In an append-only directory nothing can be renamed, the temp copy
+    // included: write the archive under its final name (a crash mid-cut may
+    // then leave lines in both the archive and the live file; never lose them).
+    let direct = dir.append_only();
+    let tmp = if direct {
+        archive.plain_name()
+    } else {
+        archive.copy_tmp_name()
+    };
     let dst = dir
         .create_new(&tmp, meta.perm() & 0o666)
         .map_err(io_err(format!("create {}", dir.join(&tmp).display())))?;
@@ -444,6 +333,10 @@ fn copy_truncate(
     let _ = safe_dir::copy_owner_and_mode(&dst, meta);
     dst.sync_all().map_err(io_err(format!("fsync {tmp}")))?;
     drop(dst);
+    if direct {
+        let _ = dir.sync();
+        return Ok((archive, copied));
+    }
     // The live file no longer holds the copied bytes: the temp copy must become the archive.
     let mut archive = archive;
     for _ in 0..1000 {
@@ -529,26 +422,6 @@ fn copy_truncate_into(src: &File, dst: &File, path: &str) -> Result<u64, CutErro
     }
     let len = safe_dir::fstat(dst).map_err(io_err("stat archive"))?.size;
     Ok(len)
-}
-
-impl Copier<'_> {
-    /// Source bytes below offset `k` that were not copied: the archive holds
-    /// exactly `k - skipped_below(k)` bytes of the source's first `k`.
-    fn skipped_below(&self, k: u64) -> u64 {
-        self.skips
-            .iter()
-            .map(|&(s, len)| (s + len).min(k).saturating_sub(s))
-            .sum()
-    }
-
-    /// The archive was cut back to source offset `k`: forget skips above it.
-    fn forget_above(&mut self, k: u64) {
-        self.skips.retain(|&(s, _)| s < k);
-        for (s, len) in &mut self.skips {
-            *len = (*s + *len).min(k) - *s;
-        }
-        self.after_hole = false;
-    }
 }
 
 /// Start-up recovery of a copy-truncate interrupted by a crash: for every

@@ -196,6 +196,12 @@ impl SafeDir {
         Ok(rfs::unlinkat(&self.fd, name, AtFlags::empty())?)
     }
 
+    /// Whether the directory is append-only (`chattr +a`): entries can be
+    /// created in it but not renamed or removed.
+    pub fn append_only(&self) -> bool {
+        rustix::fs::ioctl_getflags(&self.fd).is_ok_and(|f| f.contains(rustix::fs::IFlags::APPEND))
+    }
+
     /// Make the directory's entries (renames, creates, unlinks) durable.
     pub fn sync(&self) -> io::Result<()> {
         Ok(rfs::fsync(&self.fd)?)

@@ -219,7 +219,15 @@ impl Config {
                 }]))
             }
         };
+        // Relative paths are relative to the config file's directory, made
+        // absolute once so the daemon does not depend on its working directory.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = std::fs::canonicalize(if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &base
+        })
+        .unwrap_or(base);
         let main: Option<RawMain> = cx.parse(path, &text);
         let Some(main) = main else {
             return Err(Problems(cx.problems));
@@ -303,7 +311,10 @@ impl Config {
         let mut names = BTreeSet::new();
         let mut resolved = Vec::new();
         for (file, ftext, s) in sources {
-            let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let base = file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| base.clone());
             if let Some(src) = cx.source(&file, &ftext, &base, &defaults, s) {
                 if !names.insert(src.name.clone()) {
                     cx.problems.push(Problem {
@@ -728,13 +739,22 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// `p` made absolute against `base`, with `.` and `..` folded lexically
+/// (symlinks in the configured path are the admin's choice and kept).
 fn absolute(base: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
+    use std::path::Component;
+    let joined = base.join(p);
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
     }
+    out
 }
 
 /// The directory of an include glob and the files it matches now, sorted.

@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
@@ -33,6 +34,9 @@ impl Watch {
             move |res: notify::Result<notify::Event>| {
                 let ev = match res {
                     Ok(e) if e.need_rescan() => FsEvent::Rescan,
+                    // Reading a file (ours included: a reload reads the config)
+                    // is not a change; reacting to it would loop.
+                    Ok(e) if !is_change(&e.kind) => return,
                     Ok(e) => FsEvent::Changed(e.paths),
                     Err(_) => FsEvent::Rescan,
                 };
@@ -70,6 +74,16 @@ impl Watch {
                 ),
             }
         }
+    }
+}
+
+/// Whether an event changes something: content, names, or a writer letting
+/// go of a file (which may make a rotated file ready to compress).
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
 }
 

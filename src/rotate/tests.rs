@@ -1,5 +1,6 @@
 use super::*;
 use crate::holders::{Lock, Writer};
+use std::io::Write as _;
 use std::os::unix::fs::FileExt;
 
 fn facts(writers: usize, lock: bool, hook: bool) -> Facts {

@@ -1,0 +1,427 @@
+//! Shared plumbing for the end-to-end tests: a temp environment with a
+//! config, the real binary as a daemon (with a real NOTIFY_SOCKET to watch
+//! its systemd notifications), real writer processes, and readers that
+//! reassemble a file's history from its archives.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use logwarden::archive;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_logwarden");
+
+/// A temp dir with `logs/`, a state dir and a config file.
+pub struct Env {
+    pub tmp: tempfile::TempDir,
+    pub logs: PathBuf,
+    pub state: PathBuf,
+    pub config: PathBuf,
+    pub envs: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        set_mode(&logs, 0o755);
+        set_mode(tmp.path(), 0o755);
+        let state = tmp.path().join("state");
+        let config = tmp.path().join("logwarden.toml");
+        Env {
+            tmp,
+            logs,
+            state,
+            config,
+            envs: vec![("TZ".into(), "UTC".into())],
+        }
+    }
+
+    /// Write a config: one `rotate` source "app" over `logs/*.log`, with
+    /// extra `[defaults]` lines and extra source lines.
+    pub fn config(&self, defaults: &str, source: &str) {
+        // Line 6 is the first of `defaults` (tests rely on it for positions).
+        let tz = if defaults.contains("timezone") {
+            ""
+        } else {
+            "timezone = \"UTC\""
+        };
+        let text = format!(
+            "state_dir = {:?}\n\n[defaults]\nmode = \"rotate\"\n{tz}\n{defaults}\n\n[[source]]\nname = \"app\"\ndir = {:?}\ninclude = [\"*.log\"]\n{source}\n",
+            self.state, self.logs
+        );
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Env {
+        self.envs.retain(|(key, _)| key != k);
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .arg("-c")
+            .arg(&self.config)
+            .env("LOGWARDEN_LOG", "debug")
+            .env_remove("NOTIFY_SOCKET");
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run a one-shot command to completion (with a timeout).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "logwarden {args:?} did not finish in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// Start `logwarden run` and wait for READY=1.
+    pub fn daemon(&self) -> Daemon {
+        let sock_path = self
+            .tmp
+            .path()
+            .join(format!("notify-{}.sock", rand_suffix()));
+        let sock = UnixDatagram::bind(&sock_path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let child = self
+            .cmd(&["run"])
+            .env("NOTIFY_SOCKET", &sock_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut d = Daemon {
+            child: Some(child),
+            sock,
+            notes: Vec::new(),
+            stderr: None,
+        };
+        d.wait_note("READY=1", Duration::from_secs(20));
+        d
+    }
+
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.logs.join(name)
+    }
+
+    /// The archives of `base` in cut order.
+    pub fn archives(&self, base: &str) -> Vec<String> {
+        let mut v: Vec<_> = std::fs::read_dir(&self.logs)
+            .unwrap()
+            .filter_map(|e| archive::parse_for(base, e.unwrap().file_name().to_str().unwrap()))
+            .collect();
+        v.sort_by(|a, b| a.cut_order(b));
+        v.into_iter().map(|a| a.file_name()).collect()
+    }
+
+    /// Everything `base` ever held: its archives (decompressed) in cut order, then the live file.
+    pub fn history(&self, base: &str) -> Vec<u8> {
+        let mut all = Vec::new();
+        for name in self.archives(base) {
+            all.extend(read_maybe_gz(&self.logs.join(name)));
+        }
+        all.extend(std::fs::read(self.log(base)).unwrap_or_default());
+        all
+    }
+
+    /// The audit journal's records.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.state.join("journal.ndjson")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn journal_actions(&self, action: &str) -> Vec<serde_json::Value> {
+        self.journal()
+            .into_iter()
+            .filter(|r| r["action"] == action)
+            .collect()
+    }
+
+    /// Hidden temp files left in logs/.
+    pub fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(&self.logs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(archive::TMP_SUFFIX))
+            .collect()
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}
+
+pub fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn read_maybe_gz(p: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(p).unwrap();
+    if p.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        bytes
+    }
+}
+
+/// Poll `cond` every 20 ms until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running daemon; killed (SIGKILL) if still running when dropped.
+pub struct Daemon {
+    pub child: Option<Child>,
+    sock: UnixDatagram,
+    /// Every sd_notify datagram received so far.
+    pub notes: Vec<String>,
+    stderr: Option<String>,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
+    }
+
+    /// Read notifications until one contains `what` (fails the test after `timeout`).
+    pub fn wait_note(&mut self, what: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        loop {
+            if self.notes.iter().any(|n| n.contains(what)) {
+                return;
+            }
+            if let Ok(n) = self.sock.recv(&mut buf) {
+                self.notes
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                continue;
+            }
+            let exited = self.child.as_mut().unwrap().try_wait().unwrap();
+            if let Some(status) = exited.filter(|s| !s.success()) {
+                panic!(
+                    "daemon exited ({status}) before {what}: {}",
+                    self.take_stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} from the daemon within {timeout:?}; got {:?}",
+                self.notes
+            );
+        }
+    }
+
+    /// Forget the notifications seen so far.
+    pub fn clear_notes(&mut self) {
+        let mut buf = [0u8; 4096];
+        self.sock.set_nonblocking(true).unwrap();
+        while self.sock.recv(&mut buf).is_ok() {}
+        self.sock.set_nonblocking(false).unwrap();
+        self.sock
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        self.notes.clear();
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                let mut e = String::new();
+                if let Some(mut err) = child.stderr.take() {
+                    let _ = err.read_to_string(&mut e);
+                }
+                self.stderr = Some(e);
+                self.child = Some(child);
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn take_stderr(&mut self) -> String {
+        if let Some(s) = self.stderr.take() {
+            return s;
+        }
+        let mut e = String::new();
+        if let Some(c) = self.child.as_mut() {
+            if c.try_wait().ok().flatten().is_some() {
+                if let Some(mut err) = c.stderr.take() {
+                    let _ = err.read_to_string(&mut e);
+                }
+            }
+        }
+        e
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            if c.try_wait().ok().flatten().is_none() {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A writer process (tests/it/writer.py).
+pub struct Writer {
+    child: Child,
+    pub count: usize,
+}
+
+impl Writer {
+    /// Start writing `count` lines `delay` s apart; returns once the file is open.
+    pub fn start(
+        path: &Path,
+        mode: &str,
+        count: usize,
+        delay: f64,
+        pidfile: Option<&Path>,
+    ) -> Writer {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/writer.py");
+        let mut c = Command::new("python3");
+        c.arg(script)
+            .arg(path)
+            .arg(mode)
+            .arg(count.to_string())
+            .arg(delay.to_string());
+        if let Some(p) = pidfile {
+            c.arg(p);
+        }
+        let mut child = c
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is needed by the tests (.ci/run installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Writer { child, count }
+    }
+
+    pub fn wait(mut self) {
+        let s = self.child.wait().unwrap();
+        assert!(s.success(), "writer failed: {s}");
+    }
+
+    /// The bytes this writer writes in total.
+    pub fn expected(&self) -> Vec<u8> {
+        expected_lines(self.count)
+    }
+}
+
+pub fn expected_lines(count: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for i in 0..count {
+        v.extend(format!("seq={i:08} {}\n", "x".repeat(40)).into_bytes());
+    }
+    v
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Explain a mismatch between what was written and what was kept, by sequence numbers.
+pub fn diff_seqs(got: &[u8], count: usize) -> String {
+    let text = String::from_utf8_lossy(got);
+    let mut seen = vec![0u32; count];
+    let mut bad = 0;
+    for l in text.lines() {
+        match l
+            .strip_prefix("seq=")
+            .and_then(|r| r.get(..8))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) if n < count => seen[n] += 1,
+            _ => bad += 1,
+        }
+    }
+    let lost: Vec<_> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == 0)
+        .map(|(i, _)| i)
+        .take(10)
+        .collect();
+    let dup: Vec<_> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 1)
+        .map(|(i, _)| i)
+        .take(10)
+        .collect();
+    format!("lost (first 10): {lost:?}, duplicated: {dup:?}, malformed lines: {bad}")
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real binary, real files in temp dirs, real signals,
+//! real writer processes. One test binary so the suite links once.
+
+mod harness;
+
+mod cli;
+mod lifecycle;
+mod retention;
+mod rotation;
+mod schedule;
+mod security;
