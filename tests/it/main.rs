@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod lifecycle;
+mod packaging;
 mod retention;
 mod rotation;
 mod schedule;
