@@ -265,6 +265,7 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
             cfg,
             &journal,
             clock.now(),
+            clock.now(),
             WriterWait::Grace,
             true,
             &AtomicBool::new(false),
@@ -313,6 +314,7 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
     let house = engine::housekeep(
         cfg,
         &journal,
+        clock.now(),
         clock.now(),
         WriterWait::Poll(Duration::from_secs(5)),
         false,

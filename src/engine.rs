@@ -347,10 +347,12 @@ pub enum WriterWait {
 }
 
 /// Finish interrupted work, compress what is ready, apply retention.
+/// `retention_now` is the time archives are aged by (see `clock::TrustedTime`).
 pub fn housekeep(
     cfg: &Config,
     jr: &SharedJournal,
     now: DateTime<Utc>,
+    retention_now: DateTime<Utc>,
     wait: WriterWait,
     dry_run: bool,
     stop: &AtomicBool,
@@ -363,7 +365,17 @@ pub fn housekeep(
         let Ok(dir) = discover::open(src) else {
             continue;
         };
-        house_source(src, &dir, jr, now, wait, dry_run, stop, &mut report);
+        house_source(
+            src,
+            &dir,
+            jr,
+            now,
+            retention_now,
+            wait,
+            dry_run,
+            stop,
+            &mut report,
+        );
     }
     report
 }
@@ -390,6 +402,7 @@ fn house_source(
     dir: &SafeDir,
     jr: &SharedJournal,
     now: DateTime<Utc>,
+    retention_now: DateTime<Utc>,
     wait: WriterWait,
     dry_run: bool,
     stop: &AtomicBool,
@@ -574,7 +587,7 @@ fn house_source(
                 it.in_use = !it.archive.gz && !holders.writers_of(m.dev, m.ino).is_empty();
             }
         }
-        for d in retain::plan(&items, limits, now) {
+        for d in retain::plan(&items, limits, retention_now.min(now)) {
             let path = dir.join(&d.name);
             let meta = metas.get(&d.name);
             if dry_run {

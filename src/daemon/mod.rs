@@ -28,7 +28,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, TrustedTime};
 use crate::config::Config;
 use crate::engine::{self, Cutter, Force, SharedJournal, WriterWait};
 use crate::journal::{Journal, Record};
@@ -117,9 +117,19 @@ fn spawn_housekeeper(
         .spawn(move || {
             crate::compress::lower_priority();
             let mut cfg = cfg;
+            let mut trusted = TrustedTime::new(clock.now(), crate::clock::boottime());
             loop {
-                let report =
-                    engine::housekeep(&cfg, &journal, clock.now(), WriterWait::Grace, false, &stop);
+                let now = clock.now();
+                let seen = trusted.observe(now, crate::clock::boottime());
+                if let Some(step) = seen.new_step {
+                    let msg = format!(
+                        "the wall clock jumped {} ahead of elapsed time; retention ages archives by {} until the jump has held for a day",
+                        humantime::format_duration(step.to_std().unwrap_or_default()),
+                        seen.now.format("%Y-%m-%dT%H:%M:%SZ")
+                    );
+                    engine::journal(&journal, Record::failed(now, "clock.step", msg));
+                }
+                let report = engine::housekeep(&cfg, &journal, now, seen.now, WriterWait::Grace, false, &stop);
                 let sleep = if report.waiting > 0 {
                     HOUSE_RETRY
                 } else {
