@@ -1,4 +1,5 @@
-//! Compressing one rotated file to gzip, crash-safely:
+//! Compressing one rotated file to gzip, crash-safely and in parallel
+//! (independent members on two threads, as `pigz --independent` does):
 //! stream into a hidden temp file (bounded memory), fsync, verify by
 //! decompressing it (length and CRC-32 must match what was read), rename to
 //! `<archive>.gz` without replacing anything, fsync the directory, and only
@@ -70,18 +71,24 @@ pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
     })
 }
 
-/// Stream `src` (without holes, see `sparse`) into a gzip member in `out`;
-/// returns the bytes compressed and their CRC-32.
+/// Compression level: gzip's default, the usual size/speed balance.
+const LEVEL: u32 = 6;
+/// Input per gzip member. Members are compressed in parallel; each restarts
+/// the 32 KiB dictionary, which costs well under 0.1 % at this size.
+const CHUNK: usize = 4 << 20;
+/// Members compressed at once (the housekeeping thread's priority is inherited).
+const THREADS: usize = 2;
+
+/// Stream `src` (without holes, see `sparse`) into `out` as gzip; returns
+/// the bytes compressed and their CRC-32. Memory stays bounded: at most
+/// `THREADS` chunks in flight plus the one being filled.
 fn encode(src: &File, out: &File) -> io::Result<(u64, u32)> {
     let size = safe_dir::fstat(src)?.size;
-    let enc = GzEncoder::new(
-        BufWriter::with_capacity(256 * 1024, out),
-        Compression::new(6),
-    );
+    let members = Members::new(BufWriter::with_capacity(256 * 1024, out));
     let mut c = Copier::new(
         src,
         Tally {
-            inner: enc,
+            inner: members,
             crc: Crc::new(),
             n: 0,
         },
@@ -91,6 +98,83 @@ fn encode(src: &File, out: &File) -> io::Result<(u64, u32)> {
     let (n, sum) = (t.n, t.crc.sum());
     t.inner.finish()?.flush()?;
     Ok((n, sum))
+}
+
+/// A writer that cuts its input into chunks, compresses each into its own
+/// gzip member on a worker thread, and writes the members in order: a
+/// multi-member gzip file (RFC 1952), which every gzip reader decodes as one
+/// stream.
+struct Members<W: Write> {
+    out: W,
+    chunk: Vec<u8>,
+    in_flight: std::collections::VecDeque<std::thread::JoinHandle<io::Result<Vec<u8>>>>,
+    wrote_any: bool,
+}
+
+impl<W: Write> Members<W> {
+    fn new(out: W) -> Members<W> {
+        Members {
+            out,
+            chunk: Vec::with_capacity(CHUNK),
+            in_flight: Default::default(),
+            wrote_any: false,
+        }
+    }
+
+    fn submit(&mut self) -> io::Result<()> {
+        while self.in_flight.len() >= THREADS {
+            self.collect_one()?;
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        self.wrote_any = true;
+        let job = std::thread::Builder::new()
+            .name("gzip".into())
+            .spawn(move || {
+                let mut enc =
+                    GzEncoder::new(Vec::with_capacity(chunk.len() / 4), Compression::new(LEVEL));
+                enc.write_all(&chunk)?;
+                enc.finish()
+            })?;
+        self.in_flight.push_back(job);
+        Ok(())
+    }
+
+    fn collect_one(&mut self) -> io::Result<()> {
+        if let Some(job) = self.in_flight.pop_front() {
+            let member = job
+                .join()
+                .map_err(|_| io::Error::other("a compression thread panicked"))??;
+            self.out.write_all(&member)?;
+        }
+        Ok(())
+    }
+
+    /// Compress what is left and write every member; returns the writer.
+    fn finish(mut self) -> io::Result<W> {
+        if !self.chunk.is_empty() || !self.wrote_any {
+            self.submit()?;
+        }
+        while !self.in_flight.is_empty() {
+            self.collect_one()?;
+        }
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Write for Members<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = CHUNK - self.chunk.len();
+        let k = room.min(buf.len());
+        self.chunk.extend_from_slice(&buf[..k]);
+        if self.chunk.len() == CHUNK {
+            self.submit()?;
+        }
+        Ok(k)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A writer that counts and checksums what passes through it.

@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod lifecycle;
+mod model;
 mod packaging;
 mod retention;
 mod rotation;
