@@ -38,17 +38,18 @@ pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
     }
     let out = dir.create_new(&tmp, meta.perm() & 0o666)?;
     let result = (|| {
-        let (in_bytes, crc) = encode(&src, &out)?;
+        // Every member was verified as it was made (see `verify_member`);
+        // what remains to check is that all of them reached the file.
+        let (in_bytes, _crc, written) = encode(&src, &out)?;
         safe_dir::copy_owner_and_mode(&out, &meta)?;
         out.sync_all()?;
-        let (n, check) = crc_of_gzip(&out)?;
-        if n != in_bytes || check != crc {
+        let out_bytes = safe_dir::fstat(&out)?.size;
+        if out_bytes != written {
             return Err(io::Error::other(format!(
-                "verification of {} failed: it decompresses to {n} bytes, expected {in_bytes}",
+                "verification of {} failed: {out_bytes} bytes on disk, {written} written",
                 dir.join(&tmp).display()
             )));
         }
-        let out_bytes = safe_dir::fstat(&out)?.size;
         Ok((in_bytes, out_bytes))
     })();
     let (in_bytes, out_bytes) = match result {
@@ -80,9 +81,9 @@ const CHUNK: usize = 4 << 20;
 const THREADS: usize = 2;
 
 /// Stream `src` (without holes, see `sparse`) into `out` as gzip; returns
-/// the bytes compressed and their CRC-32. Memory stays bounded: at most
-/// `THREADS` chunks in flight plus the one being filled.
-fn encode(src: &File, out: &File) -> io::Result<(u64, u32)> {
+/// the bytes compressed, their CRC-32 and the compressed length. Memory stays
+/// bounded: at most `THREADS` chunks in flight plus the one being filled.
+fn encode(src: &File, out: &File) -> io::Result<(u64, u32, u64)> {
     let size = safe_dir::fstat(src)?.size;
     let members = Members::new(BufWriter::with_capacity(256 * 1024, out));
     let mut c = Copier::new(
@@ -96,8 +97,36 @@ fn encode(src: &File, out: &File) -> io::Result<(u64, u32)> {
     c.copy(0, size)?;
     let t = c.into_inner();
     let (n, sum) = (t.n, t.crc.sum());
-    t.inner.finish()?.flush()?;
-    Ok((n, sum))
+    let (mut out, written) = t.inner.finish()?;
+    out.flush()?;
+    Ok((n, sum, written))
+}
+
+/// Check a freshly made gzip member against its input by decompressing it
+/// (in memory, on the worker thread): a compressor fault is caught before
+/// the original is removed.
+fn verify_member(member: &[u8], input: &[u8]) -> io::Result<()> {
+    let mut dec = flate2::read::GzDecoder::new(member);
+    let mut buf = [0u8; 64 * 1024];
+    let mut at = 0usize;
+    loop {
+        let n = dec.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if input.get(at..at + n) != Some(&buf[..n]) {
+            return Err(io::Error::other(
+                "a compressed member does not decompress to its input",
+            ));
+        }
+        at += n;
+    }
+    if at != input.len() {
+        return Err(io::Error::other(
+            "a compressed member decompresses to less than its input",
+        ));
+    }
+    Ok(())
 }
 
 /// A writer that cuts its input into chunks, compresses each into its own
@@ -109,6 +138,8 @@ struct Members<W: Write> {
     chunk: Vec<u8>,
     in_flight: std::collections::VecDeque<std::thread::JoinHandle<io::Result<Vec<u8>>>>,
     wrote_any: bool,
+    /// Compressed bytes written so far.
+    written: u64,
 }
 
 impl<W: Write> Members<W> {
@@ -118,6 +149,7 @@ impl<W: Write> Members<W> {
             chunk: Vec::with_capacity(CHUNK),
             in_flight: Default::default(),
             wrote_any: false,
+            written: 0,
         }
     }
 
@@ -133,7 +165,9 @@ impl<W: Write> Members<W> {
                 let mut enc =
                     GzEncoder::new(Vec::with_capacity(chunk.len() / 4), Compression::new(LEVEL));
                 enc.write_all(&chunk)?;
-                enc.finish()
+                let member = enc.finish()?;
+                verify_member(&member, &chunk)?;
+                Ok(member)
             })?;
         self.in_flight.push_back(job);
         Ok(())
@@ -145,19 +179,21 @@ impl<W: Write> Members<W> {
                 .join()
                 .map_err(|_| io::Error::other("a compression thread panicked"))??;
             self.out.write_all(&member)?;
+            self.written += member.len() as u64;
         }
         Ok(())
     }
 
-    /// Compress what is left and write every member; returns the writer.
-    fn finish(mut self) -> io::Result<W> {
+    /// Compress what is left and write every member; returns the writer
+    /// and the compressed length.
+    fn finish(mut self) -> io::Result<(W, u64)> {
         if !self.chunk.is_empty() || !self.wrote_any {
             self.submit()?;
         }
         while !self.in_flight.is_empty() {
             self.collect_one()?;
         }
-        Ok(self.out)
+        Ok((self.out, self.written))
     }
 }
 

@@ -32,7 +32,19 @@ pub fn watchdog() {
 }
 
 /// How often to ping the watchdog (half its timeout), when one is set.
+/// As libsystemd's `sd_watchdog_enabled`: `WATCHDOG_USEC` enables it, and
+/// `WATCHDOG_PID`, when present, must be our pid (the sd-notify crate
+/// demands it be present, which systemd does not).
 pub fn watchdog_interval() -> Option<Duration> {
-    let mut usec = 0u64;
-    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec / 2))
+    let usec: u64 = std::env::var("WATCHDOG_USEC")
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|u| *u > 0)?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+        if pid.parse::<u32>().ok() != Some(std::process::id()) {
+            return None;
+        }
+    }
+    Some(Duration::from_micros(usec / 2))
 }

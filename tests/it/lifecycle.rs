@@ -185,3 +185,13 @@ fn a_crash_mid_compression_is_finished_at_restart() {
         .unwrap()
         .contains("unfinished compression")));
 }
+
+#[test]
+fn watchdog_pings_when_systemd_asks_for_them() {
+    // systemd passes WatchdogSec as WATCHDOG_USEC; pings come every half of it.
+    let env = Env::new().env("WATCHDOG_USEC", "200000");
+    env.config("", "");
+    let mut d = env.daemon();
+    d.wait_note("WATCHDOG=1", Duration::from_secs(5));
+    assert!(d.stop().success());
+}

@@ -281,3 +281,40 @@ fn rename_failing_with_eperm_falls_back_to_copytruncate() {
     got.extend(std::fs::read(env.log("app.log")).unwrap());
     assert_eq!(got, data);
 }
+
+#[test]
+fn a_renamed_file_is_compressed_only_after_its_writer_lets_go() {
+    let env = Env::new();
+    // Explicit rename, no reopen hook: the writer keeps writing into the renamed file.
+    env.config(
+        "strategy = \"rename\"\nschedule = \"daily\"\nwriter_grace = \"1h\"",
+        "",
+    );
+    let writer = Writer::start(&env.log("app.log"), "append", 150, 0.02, None);
+    let mut d = env.daemon();
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal(libc::SIGUSR1);
+    assert!(wait_for(Duration::from_secs(10), || !env
+        .archives("app.log")
+        .is_empty()));
+    // While the writer holds it, the archive stays plain (its late lines must land).
+    std::thread::sleep(Duration::from_millis(1500));
+    let archives = env.archives("app.log");
+    assert!(
+        archives.len() == 1 && !archives[0].ends_with(".gz"),
+        "{archives:?}"
+    );
+    let expected = writer.expected();
+    writer.wait();
+    assert!(
+        wait_for(Duration::from_secs(10), || env
+            .archives("app.log")
+            .iter()
+            .all(|a| a.ends_with(".gz"))),
+        "{:?}",
+        env.archives("app.log")
+    );
+    assert!(d.stop().success());
+    let got = env.history("app.log");
+    assert!(got == expected, "{}", diff_seqs(&got, 150));
+}
