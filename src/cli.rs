@@ -6,15 +6,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
 use crate::config::{Config, Mode, StrategyCfg, DEFAULT_PATH};
-use crate::engine::{self, Cutter, Force, WriterWait};
+use crate::engine::{self, Force};
 use crate::holders::Holders;
 use crate::journal::Journal;
 use crate::rotate::{self, Facts};
@@ -254,22 +252,7 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
     let force = source.clone().map_or(Force::All, Force::Source);
     if dry_run {
         let journal = Arc::new(Mutex::new(Journal::log_only()));
-        let mut cutter = Cutter::new(
-            Arc::new(cfg.clone()),
-            Arc::clone(&journal),
-            true,
-            clock.now(),
-        );
-        let report = cutter.pass(clock.now(), &force);
-        let house = engine::housekeep(
-            cfg,
-            &journal,
-            clock.now(),
-            clock.now(),
-            WriterWait::Grace,
-            true,
-            &AtomicBool::new(false),
-        );
+        let (report, house) = engine::one_shot(cfg, &journal, clock.now(), &force, true);
         print_lines(&report.lines);
         print_lines(&house.lines);
         if report.lines.is_empty() && house.lines.is_empty() {
@@ -304,22 +287,7 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
             return ExitCode::from(1);
         }
     };
-    let mut cutter = Cutter::new(
-        Arc::new(cfg.clone()),
-        Arc::clone(&journal),
-        false,
-        clock.now(),
-    );
-    let report = cutter.pass(clock.now(), &force);
-    let house = engine::housekeep(
-        cfg,
-        &journal,
-        clock.now(),
-        clock.now(),
-        WriterWait::Poll(Duration::from_secs(5)),
-        false,
-        &AtomicBool::new(false),
-    );
+    let (report, house) = engine::one_shot(cfg, &journal, clock.now(), &force, false);
     print_lines(&report.lines);
     print_lines(&house.lines);
     if report.cuts == 0 {

@@ -77,6 +77,8 @@ pub struct Report {
 pub struct Cutter {
     pub cfg: Arc<Config>,
     state: State,
+    /// The state as last written, so unchanged state is not rewritten.
+    saved: State,
     journal: SharedJournal,
     dry_run: bool,
     /// Problems already journaled, so a persistent one is reported once.
@@ -85,23 +87,19 @@ pub struct Cutter {
 
 impl Cutter {
     /// Load the state (setting aside a corrupt file, with a journaled warning).
-    pub fn new(
-        cfg: Arc<Config>,
-        journal: SharedJournal,
-        dry_run: bool,
-        now: DateTime<Utc>,
-    ) -> Cutter {
+    pub fn new(cfg: Arc<Config>, jr: SharedJournal, dry_run: bool, now: DateTime<Utc>) -> Cutter {
         let (state, warning) = State::load(&cfg.state_dir);
         if let Some(w) = warning {
-            journal_fn(
-                &journal,
+            journal(
+                &jr,
                 Record::failed(now, "state.recover", w).resource(&cfg.state_dir, None, None),
             );
         }
         Cutter {
             cfg,
+            saved: state.clone(),
             state,
-            journal,
+            journal: jr,
             dry_run,
             reported: HashSet::new(),
         }
@@ -115,7 +113,7 @@ impl Cutter {
     /// Journal a persistent problem once (until it goes away or config reloads).
     fn once(&mut self, key: String, r: Record) {
         if self.reported.insert(key) {
-            journal_fn(&self.journal, r);
+            journal(&self.journal, r);
         }
     }
 
@@ -127,16 +125,17 @@ impl Cutter {
         for src in &cfg.sources {
             self.source_pass(src, now, force, &mut report, &mut live_keys);
         }
-        let before = self.state.files.len();
         self.state.files.retain(|k, _| live_keys.contains(k));
-        let changed = report.cuts > 0 || self.state.files.len() != before || !live_keys.is_empty();
-        if changed && !self.dry_run {
-            if let Err(e) = self.state.save(&cfg.state_dir) {
-                report.errors += 1;
-                self.once(
-                    "state.save".into(),
-                    Record::failed(now, "state.save", e).resource(&cfg.state_dir, None, None),
-                );
+        if self.state != self.saved && !self.dry_run {
+            match self.state.save(&cfg.state_dir) {
+                Ok(()) => self.saved = self.state.clone(),
+                Err(e) => {
+                    report.errors += 1;
+                    self.once(
+                        "state.save".into(),
+                        Record::failed(now, "state.save", e).resource(&cfg.state_dir, None, None),
+                    );
+                }
             }
         }
         report
@@ -201,7 +200,7 @@ impl Cutter {
                         .new_value("discarded: the live file was never truncated"),
                     Err(e) => Record::failed(now, "recover", e).old(&tmp),
                 };
-                journal_fn(
+                journal(
                     &self.journal,
                     rec.source(&src.name).resource(&dir.join(&tmp), None, None),
                 );
@@ -295,7 +294,7 @@ impl Cutter {
                         cut.strategy.as_str(),
                         cut.reason
                     ));
-                    journal_fn(
+                    journal(
                         &self.journal,
                         Record::ok(now, "rotate")
                             .source(&src.name)
@@ -321,7 +320,7 @@ impl Cutter {
                     report
                         .lines
                         .push(format!("cannot cut {}: {e}", path.display()));
-                    journal_fn(
+                    journal(
                         &self.journal,
                         Record::failed(now, "rotate", &e)
                             .source(&src.name)
@@ -331,10 +330,6 @@ impl Cutter {
             }
         }
     }
-}
-
-fn journal_fn(j: &SharedJournal, r: Record) {
-    journal(j, r);
 }
 
 /// How the housekeeping pass treats rotated files a writer still holds.
@@ -629,6 +624,28 @@ fn house_source(
 fn scan_holders(metas: &HashMap<String, crate::safe_dir::Meta>) -> Holders {
     let set: HashSet<_> = metas.values().map(|m| (m.dev, m.ino)).collect();
     Holders::scan(&set)
+}
+
+/// One full cycle now, as `logwarden rotate` runs it without a daemon: the
+/// cut pass (with `force`), then housekeeping. Returns both reports.
+pub fn one_shot(
+    cfg: &Config,
+    jr: &SharedJournal,
+    now: DateTime<Utc>,
+    force: &Force,
+    dry_run: bool,
+) -> (Report, Report) {
+    let mut cutter = Cutter::new(Arc::new(cfg.clone()), Arc::clone(jr), dry_run, now);
+    let cuts = cutter.pass(now, force);
+    // A one-shot run cannot wait for writer_grace; it polls briefly for a
+    // writer to let go of a renamed file and leaves the rest to the daemon.
+    let wait = if dry_run {
+        WriterWait::Grace
+    } else {
+        WriterWait::Poll(Duration::from_secs(5))
+    };
+    let house = housekeep(cfg, jr, now, now, wait, dry_run, &AtomicBool::new(false));
+    (cuts, house)
 }
 
 /// Paths of a source's live files right now (for `check`).

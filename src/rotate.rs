@@ -461,10 +461,7 @@ fn recover_one(dir: &SafeDir, tmp: &str, a: &Archive) -> io::Result<Option<Archi
         dir.sync()?;
         return Ok(None);
     }
-    let mut target = archive::first_free(&a.base, &a.label, |n| dir.exists(n));
-    if target.label != a.label {
-        target.label = a.label.clone();
-    }
+    let target = archive::first_free(&a.base, &a.label, |n| dir.exists(n));
     dir.rename_noreplace(tmp, &target.plain_name())?;
     dir.sync()?;
     Ok(Some(target))
