@@ -57,6 +57,8 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Redact stdin to stdout with the configured rules (try rules, benchmark).
+    Redact,
 }
 
 /// Parse arguments and run.
@@ -91,6 +93,51 @@ pub fn main() -> ExitCode {
         },
         Command::Check => check(&cfg, &clock),
         Command::Rotate { source, dry_run } => rotate_now(&cfg, &clock, source, dry_run),
+        Command::Redact => redact_stdin(&cfg),
+    }
+}
+
+/// `logwarden redact`: stdin through the configured redactor to stdout; the
+/// counts go to stderr.
+fn redact_stdin(cfg: &Config) -> ExitCode {
+    let salt = match cfg.redact.mask {
+        crate::config::Mask::Sha256 => {
+            match state::ensure_dir(&cfg.state_dir)
+                .and_then(|()| crate::redact::load_or_create_salt(&cfg.state_dir))
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!(
+                        "logwarden: mask = \"sha256\" needs the salt in {}: {e}",
+                        cfg.state_dir.display()
+                    );
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        crate::config::Mask::Text(_) => [0; 32],
+    };
+    let r = crate::redact::Redactor::new(&cfg.redact, salt);
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    match crate::redact::filter(stdin, stdout, &r, cfg.redact.max_line_bytes) {
+        Ok(c) => {
+            let keys: Vec<String> = c.by_key.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            eprintln!(
+                "logwarden: {} line(s), {} redacted, {} cut for length{}{}",
+                c.lines,
+                c.redacted_lines,
+                c.cut_lines,
+                if keys.is_empty() { "" } else { "; " },
+                keys.join(" ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("logwarden: redact: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -144,6 +191,19 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
             src.include_text.join(", ")
         ));
         out.push_str(&format!("  mode:      {mode}\n"));
+        if p.mode == Mode::Mirror {
+            out.push_str(&format!(
+                "  mirror:    {} (raw files {})\n",
+                crate::mirror::output_dir(cfg, src).display(),
+                match src.raw_max_age {
+                    Some(d) => format!(
+                        "kept {} after they are drained",
+                        humantime::format_duration(d)
+                    ),
+                    None => "discarded once drained".into(),
+                }
+            ));
+        }
         let next = p.schedule.next_cut(p.zone, now);
         out.push_str(&format!(
             "  schedule:  {}; next cut {}{}\n",

@@ -83,6 +83,8 @@ pub struct Cutter {
     dry_run: bool,
     /// Problems already journaled, so a persistent one is reported once.
     reported: HashSet<String>,
+    /// The mirror pipeline, when a source is in mirror mode (not in dry runs).
+    pub pipeline: Option<crate::mirror::Pipeline>,
 }
 
 impl Cutter {
@@ -95,6 +97,11 @@ impl Cutter {
                 Record::failed(now, "state.recover", w).resource(&cfg.state_dir, None, None),
             );
         }
+        let pipeline = if dry_run {
+            None
+        } else {
+            crate::mirror::reopen(None, &cfg, Arc::clone(&jr), now)
+        };
         Cutter {
             cfg,
             saved: state.clone(),
@@ -102,10 +109,17 @@ impl Cutter {
             journal: jr,
             dry_run,
             reported: HashSet::new(),
+            pipeline,
         }
     }
 
-    pub fn set_config(&mut self, cfg: Arc<Config>) {
+    /// Take a new config. The mirror pipeline is checkpointed and reopened
+    /// from that checkpoint, so every position carries over.
+    pub fn set_config(&mut self, cfg: Arc<Config>, now: DateTime<Utc>) {
+        if !self.dry_run {
+            self.pipeline =
+                crate::mirror::reopen(self.pipeline.take(), &cfg, Arc::clone(&self.journal), now);
+        }
         self.cfg = cfg;
         self.reported.clear();
     }
@@ -284,6 +298,68 @@ impl Cutter {
                 reopen: src.reopen.as_ref(),
             };
             let key = state::key(&src.name, &name);
+            if src.policy.mode == crate::config::Mode::Mirror {
+                let Some(pl) = self.pipeline.as_mut().filter(|p| p.has(&src.name)) else {
+                    continue;
+                };
+                match pl.cut(src, &name, &meta, spec, now) {
+                    Ok(cut) => {
+                        report.cuts += 1;
+                        let mirror_to = cut
+                            .mirror
+                            .as_ref()
+                            .map(|m| m.display().to_string())
+                            .unwrap_or_else(|| "(mirror empty, not cut)".into());
+                        report.lines.push(format!(
+                            "cut {} ({}: {}); mirror -> {mirror_to}",
+                            path.display(),
+                            cut.strategy.as_str(),
+                            cut.reason
+                        ));
+                        let raw_to = match &cut.raw {
+                            Some(a) if cut.strategy == rotate::Strategy::Rename => format!(
+                                "{} (drained into the mirror, then discarded unless raw_max_age keeps it)",
+                                dir.join(&a.plain_name()).display()
+                            ),
+                            Some(a) => format!("{} (kept for raw_max_age)", dir.join(&a.plain_name()).display()),
+                            None => "truncated after it was drained into the mirror".to_string(),
+                        };
+                        journal(
+                            &self.journal,
+                            Record::ok(now, "rotate")
+                                .source(&src.name)
+                                .resource(&path, Some(meta.ino), Some(cut.bytes))
+                                .old(path.display())
+                                .new_value(raw_to)
+                                .strategy(
+                                    cut.strategy.as_str(),
+                                    &format!("{}; trigger {trigger}", cut.reason),
+                                ),
+                        );
+                        if let Some(entry) = self.state.files.get_mut(&key) {
+                            entry.anchor = now;
+                            entry.last_cut = Some(now);
+                            entry.last_strategy = Some(cut.strategy.as_str().to_string());
+                            entry.last_reason = Some(cut.reason.clone());
+                        }
+                        let next = p.schedule.next_cut(p.zone, now);
+                        report.next_due = Some(report.next_due.map_or(next, |d| d.min(next)));
+                    }
+                    Err(e) => {
+                        report.errors += 1;
+                        report
+                            .lines
+                            .push(format!("cannot cut {}: {e}", path.display()));
+                        journal(
+                            &self.journal,
+                            Record::failed(now, "rotate", &e)
+                                .source(&src.name)
+                                .resource(&path, Some(meta.ino), Some(meta.size)),
+                        );
+                    }
+                }
+                continue;
+            }
             match rotate::cut(&dir, &name, &meta, spec) {
                 Ok(cut) => {
                     report.cuts += 1;
@@ -360,19 +436,46 @@ pub fn housekeep(
         let Ok(dir) = discover::open(src) else {
             continue;
         };
-        house_source(
-            src,
-            &dir,
+        let h = House {
             jr,
             now,
             retention_now,
             wait,
             dry_run,
             stop,
-            &mut report,
-        );
+        };
+        match src.policy.mode {
+            crate::config::Mode::Rotate => {
+                house_source(src, &dir, &src.policy, &HashSet::new(), &h, &mut report)
+            }
+            crate::config::Mode::Mirror => {
+                // Inodes the tail checkpoint still needs are left alone.
+                let pinned = crate::mirror::pinned(&cfg.state_dir);
+                if let Ok(out) = SafeDir::open(&crate::mirror::output_dir(cfg, src)) {
+                    house_source(src, &out, &src.policy, &pinned, &h, &mut report);
+                }
+                // Raw files are discarded once drained, unless raw_max_age keeps them.
+                if let Some(age) = src.raw_max_age {
+                    let mut raw = src.policy.clone();
+                    raw.max_age = Some(age);
+                    raw.max_archives = None;
+                    raw.max_total_size = None;
+                    house_source(src, &dir, &raw, &pinned, &h, &mut report);
+                }
+            }
+        }
     }
     report
+}
+
+/// What every housekeeping step of one pass shares.
+struct House<'a> {
+    jr: &'a SharedJournal,
+    now: DateTime<Utc>,
+    retention_now: DateTime<Utc>,
+    wait: WriterWait,
+    dry_run: bool,
+    stop: &'a AtomicBool,
 }
 
 /// The archives of a source's live files in `names`, grouped by live file.
@@ -391,19 +494,22 @@ fn archives_by_base(src: &Source, names: &[String]) -> BTreeMap<String, Vec<Arch
     by_base
 }
 
-#[allow(clippy::too_many_arguments)]
 fn house_source(
     src: &Source,
     dir: &SafeDir,
-    jr: &SharedJournal,
-    now: DateTime<Utc>,
-    retention_now: DateTime<Utc>,
-    wait: WriterWait,
-    dry_run: bool,
-    stop: &AtomicBool,
+    p: &crate::config::Policy,
+    pinned: &HashSet<(u64, u64)>,
+    h: &House<'_>,
     report: &mut Report,
 ) {
-    let p = &src.policy;
+    let House {
+        jr,
+        now,
+        retention_now,
+        wait,
+        dry_run,
+        stop,
+    } = *h;
     if dir.append_only() {
         // Nothing can be renamed or removed here: compressing would leave the
         // original behind, and retention could delete nothing.
@@ -457,7 +563,9 @@ fn house_source(
         let mut metas = HashMap::new();
         for a in &candidates {
             if let Ok(m) = dir.stat(&a.plain_name()) {
-                metas.insert(a.plain_name(), m);
+                if !pinned.contains(&(m.dev, m.ino)) {
+                    metas.insert(a.plain_name(), m);
+                }
             }
         }
         let deadline = match wait {
@@ -562,7 +670,9 @@ fn house_source(
         for a in archives {
             let name = a.file_name();
             let Ok(meta) = dir.stat(&name) else { continue };
-            if meta.kind() != crate::safe_dir::Kind::Regular {
+            if meta.kind() != crate::safe_dir::Kind::Regular
+                || pinned.contains(&(meta.dev, meta.ino))
+            {
                 continue;
             }
             let Some(end) = retain::label_end(&a.label, p.zone) else {
@@ -636,7 +746,18 @@ pub fn one_shot(
     dry_run: bool,
 ) -> (Report, Report) {
     let mut cutter = Cutter::new(Arc::new(cfg.clone()), Arc::clone(jr), dry_run, now);
+    if let Some(p) = cutter.pipeline.as_mut() {
+        p.discover(now);
+        while p.pump(now).more {}
+    }
     let cuts = cutter.pass(now, force);
+    if let Some(p) = cutter.pipeline.as_mut() {
+        // Renamed files whose writers already let go are finished now; the
+        // rest keep draining when the daemon next runs.
+        while p.pump(now).more {}
+        p.finish_drained(now);
+        p.shutdown(now);
+    }
     // A one-shot run cannot wait for writer_grace; it polls briefly for a
     // writer to let go of a renamed file and leaves the rest to the daemon.
     let wait = if dry_run {

@@ -186,13 +186,19 @@ pub fn cut(dir: &SafeDir, name: &str, meta: &Meta, spec: CutSpec<'_>) -> Result<
     })
 }
 
-enum RenameFailed {
+pub enum RenameFailed {
     /// The file cannot be renamed (append-only, busy mount point, other fs).
     Fallback(rustix::io::Errno),
     Other(CutError),
 }
 
-fn rename(dir: &SafeDir, name: &str, meta: &Meta, label: &str) -> Result<Archive, RenameFailed> {
+/// Rename `name` to a free archive name for `label`; the file must still be `meta`.
+pub fn rename(
+    dir: &SafeDir,
+    name: &str,
+    meta: &Meta,
+    label: &str,
+) -> Result<Archive, RenameFailed> {
     for _ in 0..1000 {
         let archive = archive::first_free(name, label, |n| dir.exists(n));
         let to = archive.plain_name();
@@ -233,7 +239,7 @@ fn rename(dir: &SafeDir, name: &str, meta: &Meta, label: &str) -> Result<Archive
 }
 
 /// Re-create `name` empty with the owner and mode of the file it replaces.
-fn create_like(dir: &SafeDir, name: &str, meta: &Meta) -> io::Result<()> {
+pub fn create_like(dir: &SafeDir, name: &str, meta: &Meta) -> io::Result<()> {
     let f = dir.create_new(name, meta.perm() & 0o777)?;
     safe_dir::copy_owner_and_mode(&f, meta)?;
     f.sync_all()?;

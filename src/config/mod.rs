@@ -155,7 +155,14 @@ pub struct Source {
     pub include_text: Vec<String>,
     pub exclude: GlobSet,
     pub output_dir: Option<PathBuf>,
+    /// The file and position (line, column) of `output_dir`, for problems
+    /// found across sources.
+    pub file: PathBuf,
+    pub output_dir_at: (usize, usize),
     pub raw_max_age: Option<Duration>,
+    /// Who owns the mirror files created (`output_owner = { user, group }`);
+    /// by default the daemon's user.
+    pub output_owner: Option<Su>,
     pub reopen: Option<Reopen>,
     pub policy: Policy,
 }
@@ -185,6 +192,54 @@ pub struct Redact {
     pub patterns: Vec<regex::bytes::Regex>,
     pub mask: Mask,
     pub max_line_bytes: u64,
+}
+
+/// A mirror must not land in a watched directory (it would be tailed into
+/// itself) nor share its directory with another source's mirrors.
+fn mirror_dirs_are_distinct(sources: &[Source], state_dir: &Path, problems: &mut Vec<Problem>) {
+    let out = |s: &Source| {
+        s.output_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("mirror").join(&s.name))
+    };
+    let mirrors: Vec<&Source> = sources
+        .iter()
+        .filter(|s| s.policy.mode == Mode::Mirror)
+        .collect();
+    for (i, s) in mirrors.iter().enumerate() {
+        let o = out(s);
+        let mut push = |message: String, hint: &str| {
+            problems.push(Problem {
+                file: s.file.clone(),
+                line: s.output_dir_at.0,
+                col: s.output_dir_at.1,
+                message,
+                hint: Some(hint.into()),
+            })
+        };
+        if let Some(w) = sources.iter().find(|w| w.dir == o) {
+            push(
+                format!(
+                    "source {:?}: output_dir {} is the watched directory of source {:?}; the mirror would be tailed into itself",
+                    s.name,
+                    o.display(),
+                    w.name
+                ),
+                "put mirrors in their own directory, e.g. /var/log/logwarden/<source>",
+            );
+        }
+        if let Some(o2) = mirrors[..i].iter().find(|m| out(m) == o) {
+            push(
+                format!(
+                    "source {:?}: output_dir {} is also the output_dir of source {:?}",
+                    s.name,
+                    o.display(),
+                    o2.name
+                ),
+                "give every mirror-mode source its own output_dir",
+            );
+        }
+    }
 }
 
 /// The whole resolved configuration.
@@ -296,13 +351,7 @@ impl Config {
         // reported once, at its own position, even if no source uses it.
         let defaults_ok = {
             let before = cx.problems.len();
-            cx.policy(
-                path,
-                &text,
-                "",
-                defaults.overlay(RawPolicy::default()),
-                false,
-            );
+            cx.policy(path, &text, defaults.overlay(RawPolicy::default()));
             cx.problems.len() == before
         };
         if !defaults_ok {
@@ -328,6 +377,7 @@ impl Config {
                 resolved.push(src);
             }
         }
+        mirror_dirs_are_distinct(&resolved, &state_dir, &mut cx.problems);
         if !cx.problems.is_empty() {
             return Err(Problems(cx.problems));
         }
@@ -552,7 +602,30 @@ impl Cx {
         }
         let exclude = b.build().ok();
         let output_dir = s.output_dir.as_ref().map(|d| absolute(base, d.get_ref()));
+        let output_dir_at = s
+            .output_dir
+            .as_ref()
+            .map(|d| line_col(text, d.span().start))
+            .unwrap_or((1, 1));
         let raw_max_age = self.opt(file, text, &s.raw_max_age, |d| units::duration(d));
+        let output_owner = s
+            .output_owner
+            .as_ref()
+            .and_then(|o| match resolve_su(o.get_ref()) {
+                Ok(su) => Some(su),
+                Err(message) => {
+                    let at = self.at(file, text, o);
+                    self.push(
+                        at,
+                        message,
+                        Some(
+                            "name an existing user and group, as in /etc/passwd and /etc/group"
+                                .into(),
+                        ),
+                    );
+                    None
+                }
+            });
         let reopen = s.reopen.as_ref().and_then(|r| {
             match reopen(base, r.get_ref()) {
                 Ok(v) => Some(v),
@@ -563,7 +636,7 @@ impl Cx {
                 }
             }
         });
-        let policy = self.policy(file, text, &name, defaults.overlay(s.policy()), true);
+        let policy = self.policy(file, text, defaults.overlay(s.policy()));
         if self.problems.len() != before {
             return None;
         }
@@ -574,6 +647,9 @@ impl Cx {
             include_text,
             exclude: exclude?,
             output_dir,
+            output_owner,
+            file: file.to_path_buf(),
+            output_dir_at,
             raw_max_age,
             reopen,
             policy: policy?,
@@ -601,14 +677,7 @@ impl Cx {
         }
     }
 
-    fn policy(
-        &mut self,
-        file: &Path,
-        text: &str,
-        name: &str,
-        p: RawPolicy,
-        for_source: bool,
-    ) -> Option<Policy> {
+    fn policy(&mut self, file: &Path, text: &str, p: RawPolicy) -> Option<Policy> {
         let before = self.problems.len();
         let at = self
             .opt(file, text, &p.at, |s| {
@@ -673,20 +742,6 @@ impl Cx {
                 _ => Err(format!("invalid mode {s:?}; use mirror or rotate")),
             })
             .unwrap_or(Mode::Mirror);
-        if for_source && mode == Mode::Mirror && self.problems.len() == before {
-            let (line, col) = p
-                .mode
-                .as_ref()
-                .map(|m| line_col(text, m.span().start))
-                .unwrap_or((1, 1));
-            self.problems.push(Problem {
-                file: file.to_path_buf(),
-                line,
-                col,
-                message: format!("source {name:?}: mode \"mirror\" (the default) is not available in this build yet"),
-                hint: Some("set mode = \"rotate\" for logrotate-style rotation".into()),
-            });
-        }
         let su = p.su.as_ref().and_then(|s| match resolve_su(s.get_ref()) {
             Ok(su) => Some(su),
             Err(message) => {

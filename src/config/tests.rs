@@ -99,9 +99,27 @@ fn all_problems_are_reported_not_just_the_first() {
 }
 
 #[test]
-fn mirror_mode_is_refused_until_it_exists() {
-    let got = problems("[[source]]\nname = \"a\"\ndir = \"/x\"\ninclude = [\"*.log\"]\n");
-    assert!(got.iter().any(|g| g.contains("mode \"mirror\"")), "{got:?}");
+fn mirror_is_the_default_mode_and_its_output_dir_is_checked() {
+    let (_d, r) = load(
+        "state_dir = \"/s\"\n[[source]]\nname = \"a\"\ndir = \"/x\"\ninclude = [\"*.log\"]\n",
+        &[],
+    );
+    let cfg = r.unwrap();
+    assert_eq!(cfg.sources[0].policy.mode, Mode::Mirror);
+    let got = problems(
+        "[[source]]\nname = \"a\"\ndir = \"/x\"\ninclude = [\"*.log\"]\noutput_dir = \"/x\"\n",
+    );
+    assert!(
+        got.iter()
+            .any(|g| g.starts_with("5:14: source \"a\": output_dir /x is the watched directory")),
+        "{got:?}"
+    );
+    let got = problems("[[source]]\nname = \"a\"\ndir = \"/x\"\ninclude = [\"*.log\"]\noutput_dir = \"/m\"\n[[source]]\nname = \"b\"\ndir = \"/y\"\ninclude = [\"*.log\"]\noutput_dir = \"/m\"\n");
+    assert!(
+        got.iter()
+            .any(|g| g.contains("also the output_dir of source \"a\"")),
+        "{got:?}"
+    );
 }
 
 #[test]

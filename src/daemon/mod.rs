@@ -49,6 +49,8 @@ const HOUSE_RETRY: Duration = Duration::from_secs(2);
 
 enum Job {
     Pass(Force),
+    /// A source file grew: pump the mirror pipeline (no directory scan).
+    Data,
     Reload(Arc<Config>),
     Stop,
 }
@@ -68,11 +70,15 @@ pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
     rt.block_on(event_loop(Arc::new(cfg), clock, journal))
 }
 
+/// The cutter thread also runs the mirror pipeline: tailing and cutting
+/// happen on one thread, so a file is always drained before it is cut and
+/// never read while it is being cut.
 fn spawn_cutter(
     cfg: Arc<Config>,
     clock: Clock,
     journal: SharedJournal,
     house: std_mpsc::Sender<Job>,
+    data_flag: Arc<AtomicBool>,
 ) -> (std_mpsc::Sender<Job>, JoinHandle<()>) {
     let (tx, rx) = std_mpsc::channel::<Job>();
     let handle = std::thread::Builder::new()
@@ -80,25 +86,84 @@ fn spawn_cutter(
         .spawn(move || {
             let mut cutter = Cutter::new(cfg, journal, false, clock.now());
             let mut force = Force::None;
+            let mut pass_due = true;
+            let mut next_cut: Option<std::time::Instant> = None;
+            let mut last_pass = std::time::Instant::now();
             loop {
-                let report = cutter.pass(clock.now(), &force);
-                if report.cuts > 0 {
-                    let _ = house.send(Job::Pass(Force::None));
+                let now = clock.now();
+                if let Some(p) = cutter.pipeline.as_mut() {
+                    if pass_due {
+                        p.discover(now);
+                    }
+                    // Drain what is there before any cut decision.
+                    while p.pump(now).more {}
                 }
-                let sleep = report
-                    .next_due
-                    .map(|d| {
-                        (d - clock.now()).to_std().unwrap_or_default() + Duration::from_millis(5)
+                if pass_due || next_cut.is_some_and(|t| t <= std::time::Instant::now()) {
+                    let report = cutter.pass(clock.now(), &force);
+                    if report.cuts > 0 {
+                        let _ = house.send(Job::Pass(Force::None));
+                    }
+                    let sleep = report
+                        .next_due
+                        .map(|d| {
+                            (d - clock.now()).to_std().unwrap_or_default()
+                                + Duration::from_millis(5)
+                        })
+                        .unwrap_or(MAX_SLEEP)
+                        .min(MAX_SLEEP);
+                    next_cut = Some(std::time::Instant::now() + sleep);
+                    force = Force::None;
+                    pass_due = false;
+                    last_pass = std::time::Instant::now();
+                }
+                let mut wake = next_cut.unwrap_or_else(|| std::time::Instant::now() + MAX_SLEEP);
+                if let Some(p) = cutter.pipeline.as_mut() {
+                    p.finish_drained(clock.now());
+                    if let Err(e) = p.maybe_sync(false) {
+                        tracing::error!("cannot save the tail checkpoint: {e}");
+                    }
+                    if let Some(w) = p.next_wake() {
+                        wake = wake.min(w);
+                    }
+                }
+                let sleep = wake.saturating_duration_since(std::time::Instant::now());
+                let job = if sleep.is_zero() {
+                    rx.try_recv().map_err(|e| match e {
+                        std_mpsc::TryRecvError::Empty => std_mpsc::RecvTimeoutError::Timeout,
+                        std_mpsc::TryRecvError::Disconnected => {
+                            std_mpsc::RecvTimeoutError::Disconnected
+                        }
                     })
-                    .unwrap_or(MAX_SLEEP)
-                    .min(MAX_SLEEP);
-                force = Force::None;
-                match rx.recv_timeout(sleep) {
-                    Ok(Job::Pass(f)) => force = f,
-                    Ok(Job::Reload(c)) => cutter.set_config(c),
+                } else {
+                    rx.recv_timeout(sleep)
+                };
+                data_flag.store(false, std::sync::atomic::Ordering::SeqCst);
+                match job {
+                    Ok(Job::Pass(f)) => {
+                        force = f;
+                        pass_due = true;
+                    }
+                    Ok(Job::Data) => {
+                        // A write can push a file past max_size.
+                        let sized = cutter
+                            .cfg
+                            .sources
+                            .iter()
+                            .any(|s| s.policy.max_size.is_some());
+                        if sized && last_pass.elapsed() >= Duration::from_millis(500) {
+                            pass_due = true;
+                        }
+                    }
+                    Ok(Job::Reload(c)) => {
+                        cutter.set_config(c, clock.now());
+                        pass_due = true;
+                    }
                     Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
                     Err(std_mpsc::RecvTimeoutError::Timeout) => {}
                 }
+            }
+            if let Some(p) = cutter.pipeline.as_mut() {
+                p.shutdown(clock.now());
             }
         })
         .expect("spawning a thread at start-up");
@@ -136,7 +201,7 @@ fn spawn_housekeeper(
                     HOUSE_INTERVAL
                 };
                 match rx.recv_timeout(sleep) {
-                    Ok(Job::Pass(_)) | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(Job::Pass(_) | Job::Data) | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
                     Ok(Job::Reload(c)) => cfg = c,
                     Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
                 }
@@ -189,11 +254,13 @@ async fn event_loop(
         house_rx,
         Arc::clone(&stop),
     );
+    let data_flag = Arc::new(AtomicBool::new(false));
     let (cut_tx, cutter) = spawn_cutter(
         Arc::clone(&cfg),
         clock,
         Arc::clone(&journal),
         house_tx.clone(),
+        Arc::clone(&data_flag),
     );
 
     let (fs_tx, mut fs_rx) = mpsc::channel::<FsEvent>(4096);
@@ -244,12 +311,28 @@ async fn event_loop(
                     if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
                     scan_at = Some(Instant::now());
                 }
+                FsEvent::Written(paths) => {
+                    if paths.iter().any(|p| is_config_path(&cfg, p)) {
+                        reload_at = Some(Instant::now() + Duration::from_millis(300));
+                    }
+                    if paths.iter().any(|p| is_source_path(&cfg, p))
+                        && !data_flag.swap(true, std::sync::atomic::Ordering::SeqCst)
+                    {
+                        let _ = cut_tx.send(Job::Data);
+                    }
+                }
                 FsEvent::Changed(paths) => {
                     if paths.iter().any(|p| is_config_path(&cfg, p)) {
                         reload_at = Some(Instant::now() + Duration::from_millis(300));
                     }
-                    if paths.iter().any(|p| is_source_path(&cfg, p)) && scan_at.is_none() {
-                        scan_at = Some(Instant::now() + Duration::from_millis(500));
+                    if paths.iter().any(|p| is_source_path(&cfg, p)) {
+                        // Wake the pipeline at once (one wake-up in flight at a time).
+                        if !data_flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                            let _ = cut_tx.send(Job::Data);
+                        }
+                        if scan_at.is_none() {
+                            scan_at = Some(Instant::now() + Duration::from_millis(500));
+                        }
                     }
                 }
             },

@@ -1,14 +1,37 @@
 //! systemd readiness and watchdog (`Type=notify`). Every call is a no-op
 //! without `NOTIFY_SOCKET`, so the daemon runs the same outside systemd.
+//! Notifications are sent without blocking: a listener that stopped reading
+//! (its queue full) costs a dropped notification, never a frozen daemon.
 
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
 use sd_notify::NotifyState;
 
 fn send(states: &[NotifyState<'_>]) {
-    if let Err(e) = sd_notify::notify(false, states) {
+    if let Err(e) = try_send(states) {
         tracing::debug!("sd_notify failed: {e}");
     }
+}
+
+fn try_send(states: &[NotifyState<'_>]) -> std::io::Result<()> {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(());
+    };
+    let msg: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+    let msg = msg.join("\n");
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    let addr = match bytes.strip_prefix(b"@") {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            SocketAddr::from_abstract_name(name)?
+        }
+        None => SocketAddr::from_pathname(&path)?,
+    };
+    let sock = UnixDatagram::unbound()?;
+    sock.set_nonblocking(true)?;
+    sock.send_to_addr(msg.as_bytes(), &addr)?;
+    Ok(())
 }
 
 pub fn ready() {

@@ -17,8 +17,11 @@ use tokio::sync::mpsc;
 /// What the event loop learns from the watcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsEvent {
-    /// Something changed at these paths.
+    /// Something changed at these paths (names, metadata, new files).
     Changed(Vec<PathBuf>),
+    /// Only the contents of these files changed (written to): the tailer
+    /// reads, nothing needs rescanning.
+    Written(Vec<PathBuf>),
     /// Events were lost: rescan everything.
     Rescan,
 }
@@ -37,6 +40,7 @@ impl Watch {
                     // Reading a file (ours included: a reload reads the config)
                     // is not a change; reacting to it would loop.
                     Ok(e) if !is_change(&e.kind) => return,
+                    Ok(e) if is_write(&e.kind) => FsEvent::Written(e.paths),
                     Ok(e) => FsEvent::Changed(e.paths),
                     Err(_) => FsEvent::Rescan,
                 };
@@ -85,6 +89,15 @@ fn is_change(kind: &EventKind) -> bool {
         EventKind::Access(_) => false,
         _ => true,
     }
+}
+
+/// Whether an event only says a file's contents grew or changed.
+fn is_write(kind: &EventKind) -> bool {
+    use notify::event::ModifyKind;
+    matches!(
+        kind,
+        EventKind::Modify(ModifyKind::Data(_)) | EventKind::Modify(ModifyKind::Any)
+    )
 }
 
 /// OS errors as something an operator can act on.

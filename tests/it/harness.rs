@@ -120,6 +120,44 @@ impl Env {
         d
     }
 
+    /// The mirror directory the mirror tests configure (`output_dir`).
+    pub fn mirror_dir(&self) -> PathBuf {
+        self.tmp.path().join("mirror")
+    }
+
+    /// Write a config with one mirror-mode source "app" over `logs/*.log`
+    /// into `mirror/`.
+    pub fn mirror_config(&self, defaults: &str, source: &str) {
+        self.config(
+            defaults,
+            &format!(
+                "mode = \"mirror\"\noutput_dir = {:?}\n{source}",
+                self.mirror_dir()
+            ),
+        );
+    }
+
+    /// Everything the mirror of `base` ever held: its archives (decompressed)
+    /// in cut order, then the live mirror.
+    pub fn mirror_history(&self, base: &str) -> Vec<u8> {
+        let dir = self.mirror_dir();
+        let mut v: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| {
+                    archive::parse_for(base, e.unwrap().file_name().to_str().unwrap())
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        v.sort_by(|a: &archive::Archive, b| a.cut_order(b));
+        let mut all = Vec::new();
+        for a in v {
+            all.extend(read_maybe_gz(&dir.join(a.file_name())));
+        }
+        all.extend(std::fs::read(dir.join(base)).unwrap_or_default());
+        all
+    }
+
     pub fn log(&self, name: &str) -> PathBuf {
         self.logs.join(name)
     }
@@ -346,6 +384,28 @@ impl Writer {
         delay: f64,
         pidfile: Option<&Path>,
     ) -> Writer {
+        Writer::spawn(path, mode, count, delay, pidfile, false)
+    }
+
+    /// Like `start`, with a planted secret (`password=LEAK<seq>`) in every line.
+    pub fn start_with_secrets(
+        path: &Path,
+        mode: &str,
+        count: usize,
+        delay: f64,
+        pidfile: Option<&Path>,
+    ) -> Writer {
+        Writer::spawn(path, mode, count, delay, pidfile, true)
+    }
+
+    fn spawn(
+        path: &Path,
+        mode: &str,
+        count: usize,
+        delay: f64,
+        pidfile: Option<&Path>,
+        secrets: bool,
+    ) -> Writer {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/writer.py");
         let mut c = Command::new("python3");
         c.arg(script)
@@ -355,6 +415,9 @@ impl Writer {
             .arg(delay.to_string());
         if let Some(p) = pidfile {
             c.arg(p);
+        }
+        if secrets {
+            c.env("WRITER_SECRETS", "1");
         }
         let mut child = c
             .stdout(Stdio::piped())

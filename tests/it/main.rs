@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod lifecycle;
+mod mirror;
 mod model;
 mod packaging;
 mod retention;

@@ -5,12 +5,15 @@ lines to `path`, one write(2) per line, `delay` seconds apart.
 mode: append    O_APPEND (what most loggers do)
       noappend  no O_APPEND: keeps its own offset, leaves a hole after a truncate
       flock     O_APPEND and an exclusive flock held for its whole life
-With a pidfile it reopens its log on SIGHUP (a writer with a reopen hook)."""
+With a pidfile it reopens its log on SIGHUP (a writer with a reopen hook).
+With WRITER_SECRETS=1 in the environment every line also carries a planted
+secret, `password=LEAK<seq>`, which must never reach a mirror."""
 import fcntl, os, signal, sys, time
 
 path, mode, count, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 pidfile = sys.argv[5] if len(sys.argv) > 5 else None
 reopen = False
+secrets = os.environ.get("WRITER_SECRETS") == "1"
 
 
 def on_hup(*_):
@@ -42,7 +45,10 @@ for i in range(count):
         reopen = False
         os.close(fd)
         fd = open_log()
-    os.write(fd, b"seq=%08d %s\n" % (i, b"x" * 40))
+    if secrets:
+        os.write(fd, b"seq=%08d password=LEAK%08d %s\n" % (i, i, b"x" * 20))
+    else:
+        os.write(fd, b"seq=%08d %s\n" % (i, b"x" * 40))
     if delay:
         time.sleep(delay)
 os.close(fd)

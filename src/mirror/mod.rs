@@ -1,0 +1,1158 @@
+//! The mirror pipeline (`mode = "mirror"`): every live file of a source is
+//! tailed, each line redacted and appended to its mirror in `output_dir`,
+//! which the shipper reads. Exactly once, through rotation, restart and a
+//! full disk:
+//!
+//! * Mirror writes carry only complete lines. A failed or short write is cut
+//!   back at once, the inputs rewind to what the mirror holds, and reading
+//!   stops until a retry succeeds (backpressure: nothing is skipped).
+//! * The [`checkpoint`] is saved only after the mirrors were fsynced; at
+//!   start every mirror is cut back to its checkpointed length and every
+//!   input resumes at its checkpointed offset.
+//! * Before a cut the input is drained to its end. rename: the old inode
+//!   keeps being read until its writer closes it (or `writer_grace` passes),
+//!   then the raw file is discarded (or kept for `raw_max_age`).
+//!   copy-truncate: only bytes already in the mirror are removed (a
+//!   block-aligned `COLLAPSE_RANGE`, or `ftruncate` when nothing is unread),
+//!   with the removal recorded in the checkpoint beforehand so a crash
+//!   between the two is resolved by fingerprint.
+//! * The mirror itself is cut by rename at the same time, with the same
+//!   label; the housekeeper compresses and retains it by the source's policy.
+
+pub mod checkpoint;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rustix::fs::FallocateFlags;
+
+use crate::archive::{self, Archive};
+use crate::config::{Config, Mode, Source};
+use crate::discover;
+use crate::engine::{journal, SharedJournal};
+use crate::holders::Holders;
+use crate::journal::Record;
+use crate::redact::{self, Counts, Redactor};
+use crate::rotate::{self, CutError, RenameFailed, Strategy};
+use crate::safe_dir::{self, Meta, SafeDir};
+use crate::tail::{Fingerprint, Identity, Line, Tailer, FINGERPRINT_LEN};
+use checkpoint::{Checkpoint, InputCk, MirrorCk, Shift, SourceCk};
+
+/// Checkpoints are saved at most this often while lines flow...
+pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
+/// ...or after this many unsynced mirror bytes.
+pub const SYNC_BYTES: u64 = 4 << 20;
+/// A partial last line is flushed (with a marker) after this long.
+pub const PARTIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a failed mirror write is retried, and renamed files re-checked.
+pub const RETRY: Duration = Duration::from_secs(1);
+/// Appended to a line flushed without its newline.
+pub const NO_NEWLINE_MARKER: &[u8] = b" [logwarden: no newline]";
+
+/// Where a source's mirrors go when `output_dir` is not set.
+pub fn output_dir(cfg: &Config, src: &Source) -> PathBuf {
+    src.output_dir
+        .clone()
+        .unwrap_or_else(|| cfg.state_dir.join("mirror").join(&src.name))
+}
+
+/// The inodes the checkpoint still needs (inputs being read, mirrors): the
+/// housekeeper must not compress or delete them.
+pub fn pinned(state_dir: &Path) -> HashSet<(u64, u64)> {
+    let (ck, _) = Checkpoint::load_readonly(state_dir);
+    let mut set = HashSet::new();
+    for s in ck.sources.values() {
+        set.extend(s.inputs.iter().map(|i| (i.dev, i.ino)));
+        set.extend(s.mirrors.values().map(|m| (m.dev, m.ino)));
+    }
+    set
+}
+
+struct Mirror {
+    file: File,
+    id: Identity,
+    len: u64,
+    synced: u64,
+}
+
+impl Mirror {
+    /// Append complete lines. On any failure the file is cut back to its
+    /// old length, so a shipper never sees half a line.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut done = 0;
+        while done < bytes.len() {
+            match self.file.write_at(&bytes[done..], self.len + done as u64) {
+                Ok(0) => {
+                    let _ = self.file.set_len(self.len);
+                    return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = self.file.set_len(self.len);
+                    return Err(e);
+                }
+            }
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+struct Input {
+    base: String,
+    t: Tailer,
+    draining_since: Option<DateTime<Utc>>,
+    shift: Option<Shift>,
+}
+
+struct Pipe {
+    src: Source,
+    dir: SafeDir,
+    out: SafeDir,
+    inputs: Vec<Input>,
+    mirrors: BTreeMap<String, Mirror>,
+}
+
+/// A source that could not be opened; its checkpoint is carried over as is.
+struct Parked {
+    ck: SourceCk,
+}
+
+/// All mirror-mode sources of a config.
+pub struct Pipeline {
+    state_dir: PathBuf,
+    redactor: Redactor,
+    max_line: u64,
+    journal: SharedJournal,
+    pipes: BTreeMap<String, Pipe>,
+    parked: BTreeMap<String, Parked>,
+    /// Redactions since the last summary.
+    pub counts: Counts,
+    dirty: bool,
+    unsynced: u64,
+    last_sync: Instant,
+    blocked: Option<(String, Instant)>,
+    reported: HashSet<String>,
+    out: Vec<u8>,
+}
+
+/// What a mirror-mode cut did.
+#[derive(Debug)]
+pub struct MirrorCut {
+    pub strategy: Strategy,
+    pub reason: String,
+    /// Raw bytes cut (renamed, or removed from the live file).
+    pub bytes: u64,
+    /// The raw archive kept for `raw_max_age` (or renamed and draining).
+    pub raw: Option<Archive>,
+    /// The mirror's archive, if the mirror had anything to cut.
+    pub mirror: Option<PathBuf>,
+}
+
+/// What [`Pipeline::pump`] left to do.
+#[derive(Debug, Default)]
+pub struct Pumped {
+    pub lines: u64,
+    /// Some input has more to read right away.
+    pub more: bool,
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CutError {
+    let what = what.into();
+    move |source| CutError::Io { what, source }
+}
+
+impl Pipeline {
+    /// Open every mirror-mode source and recover from the checkpoint.
+    pub fn new(cfg: &Config, jr: SharedJournal, now: DateTime<Utc>) -> anyhow::Result<Pipeline> {
+        let salt = redact::load_or_create_salt(&cfg.state_dir)?;
+        let (ck, warning) = Checkpoint::load(&cfg.state_dir);
+        if let Some(w) = warning {
+            journal(
+                &jr,
+                Record::failed(now, "checkpoint.recover", w).resource(&cfg.state_dir, None, None),
+            );
+        }
+        let mut p = Pipeline {
+            state_dir: cfg.state_dir.clone(),
+            redactor: Redactor::new(&cfg.redact, salt),
+            max_line: cfg.redact.max_line_bytes,
+            journal: jr,
+            pipes: BTreeMap::new(),
+            parked: BTreeMap::new(),
+            counts: Counts::default(),
+            dirty: false,
+            unsynced: 0,
+            last_sync: Instant::now(),
+            blocked: None,
+            reported: HashSet::new(),
+            out: Vec::new(),
+        };
+        let mut ck = ck;
+        for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
+            let sck = ck.sources.remove(&src.name).unwrap_or_default();
+            match p.open_pipe(cfg, src, &sck, now) {
+                Ok(pipe) => {
+                    p.pipes.insert(src.name.clone(), pipe);
+                }
+                Err(e) => {
+                    p.report_once(
+                        format!("open:{}", src.name),
+                        Record::failed(now, "error", e)
+                            .source(&src.name)
+                            .resource(&src.dir, None, None),
+                    );
+                    p.parked.insert(src.name.clone(), Parked { ck: sck });
+                }
+            }
+        }
+        p.discover(now);
+        p.save().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot save the tail checkpoint in {}: {e}",
+                cfg.state_dir.display()
+            )
+        })?;
+        Ok(p)
+    }
+
+    fn report_once(&mut self, key: String, r: Record) {
+        if self.reported.insert(key) {
+            journal(&self.journal, r);
+        }
+    }
+
+    fn open_pipe(
+        &mut self,
+        cfg: &Config,
+        src: &Source,
+        sck: &SourceCk,
+        now: DateTime<Utc>,
+    ) -> Result<Pipe, String> {
+        let dir = discover::open(src).map_err(|e| e.to_string())?;
+        let out_path = output_dir(cfg, src);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(&out_path)
+            .map_err(|e| format!("cannot create output_dir {}: {e}", out_path.display()))?;
+        let out = SafeDir::open(&out_path)
+            .map_err(|e| format!("cannot open output_dir {}: {e}", out_path.display()))?;
+        let mut pipe = Pipe {
+            src: src.clone(),
+            dir,
+            out,
+            inputs: Vec::new(),
+            mirrors: BTreeMap::new(),
+        };
+        for (base, mck) in &sck.mirrors {
+            match recover_mirror(&pipe.out, base, mck) {
+                Ok(Some(m)) => {
+                    pipe.mirrors.insert(base.clone(), m);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "cannot recover mirror {}: {e}",
+                        pipe.out.join(base).display()
+                    ))
+                }
+            }
+        }
+        for ick in &sck.inputs {
+            match recover_input(&pipe.dir, ick, self.max_line) {
+                Ok(Some((input, note))) => {
+                    if let Some(note) = note {
+                        journal(
+                            &self.journal,
+                            Record::failed(now, "tail.reset", note)
+                                .source(&src.name)
+                                .resource(&pipe.dir.join(&input.t.name), Some(ick.ino), None),
+                        );
+                    }
+                    pipe.inputs.push(input);
+                }
+                Ok(None) => {
+                    if ick.draining_since.is_none() {
+                        journal(
+                            &self.journal,
+                            Record::failed(
+                                now,
+                                "tail.gone",
+                                format!(
+                                    "{} disappeared while logwarden was down; lines after offset {} were not mirrored",
+                                    ick.name, ick.offset
+                                ),
+                            )
+                            .source(&src.name)
+                            .resource(&pipe.dir.join(&ick.name), Some(ick.ino), None),
+                        );
+                    }
+                }
+                Err(e) => return Err(format!("cannot reopen {}: {e}", ick.name)),
+            }
+        }
+        Ok(pipe)
+    }
+
+    /// Start tailing live files that appeared; files replaced under their
+    /// name keep draining under the old inode.
+    pub fn discover(&mut self, now: DateTime<Utc>) {
+        let max_line = self.max_line;
+        let mut problems = Vec::new();
+        for pipe in self.pipes.values_mut() {
+            let found = match discover::scan(&pipe.dir, &pipe.src) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push((pipe.src.name.clone(), format!("cannot list: {e}")));
+                    continue;
+                }
+            };
+            let live: BTreeMap<&str, &Meta> =
+                found.live.iter().map(|(n, m)| (n.as_str(), m)).collect();
+            for input in &mut pipe.inputs {
+                if input.draining_since.is_some() {
+                    continue;
+                }
+                let still = live
+                    .get(input.t.name.as_str())
+                    .is_some_and(|m| Identity::from(*m) == input.t.id);
+                if !still {
+                    input.draining_since = Some(now);
+                    self.dirty = true;
+                }
+            }
+            for (name, meta) in &found.live {
+                let id = Identity::from(meta);
+                if pipe.inputs.iter().any(|i| i.t.id == id) {
+                    continue;
+                }
+                match pipe.dir.open_read(name) {
+                    Ok(f) if safe_dir::fstat(&f).is_ok_and(|m| Identity::from(&m) == id) => {
+                        match Tailer::new(f, name.clone(), 0, max_line) {
+                            Ok(t) => {
+                                pipe.inputs.push(Input {
+                                    base: name.clone(),
+                                    t,
+                                    draining_since: None,
+                                    shift: None,
+                                });
+                                self.dirty = true;
+                            }
+                            Err(e) => {
+                                problems.push((pipe.src.name.clone(), format!("{name}: {e}")))
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        problems.push((pipe.src.name.clone(), format!("cannot open {name}: {e}")))
+                    }
+                }
+            }
+        }
+        for (src, msg) in problems {
+            self.report_once(
+                format!("discover:{src}:{msg}"),
+                Record::failed(now, "error", msg).source(&src),
+            );
+        }
+    }
+
+    /// Whether this pipeline tails `source`.
+    pub fn has(&self, source: &str) -> bool {
+        self.pipes.contains_key(source)
+    }
+
+    /// Read what was appended to every input, redact, append to the mirrors.
+    pub fn pump(&mut self, now: DateTime<Utc>) -> Pumped {
+        let mut total = Pumped::default();
+        if let Some((_, at)) = &self.blocked {
+            if at.elapsed() < RETRY {
+                return total;
+            }
+        }
+        let names: Vec<String> = self.pipes.keys().cloned().collect();
+        for name in names {
+            let n = self.pipes.get(&name).map_or(0, |p| p.inputs.len());
+            for i in 0..n {
+                match self.pump_input(&name, i, false) {
+                    Ok(p) => {
+                        total.lines += p.lines;
+                        total.more |= p.more;
+                    }
+                    Err(e) => {
+                        self.block(&name, e, now);
+                        return total;
+                    }
+                }
+            }
+        }
+        if self.blocked.take().is_some() {
+            tracing::info!("mirror writes succeed again; the pipeline resumed");
+            journal(
+                &self.journal,
+                Record::ok(now, "mirror.resume").new_value("mirror writes succeed again"),
+            );
+            self.reported.retain(|k| !k.starts_with("blocked:"));
+        }
+        total
+    }
+
+    fn block(&mut self, source: &str, e: std::io::Error, now: DateTime<Utc>) {
+        let msg = format!(
+            "cannot write the mirror ({e}); reading is paused and nothing is skipped; it resumes by itself when the mirror can be written"
+        );
+        if self.blocked.is_none() {
+            tracing::error!("source {source}: {msg}");
+        }
+        self.blocked = Some((msg.clone(), Instant::now()));
+        self.report_once(
+            format!("blocked:{source}"),
+            Record::failed(now, "mirror.write", msg).source(source),
+        );
+    }
+
+    /// Pump one input into its mirror (`flush`: also emit its partial line).
+    fn pump_input(&mut self, source: &str, i: usize, flush: bool) -> std::io::Result<Pumped> {
+        let Some(pipe) = self.pipes.get_mut(source) else {
+            return Ok(Pumped::default());
+        };
+        let redactor = &self.redactor;
+        let counts = &mut self.counts;
+        let max_line = self.max_line;
+        let out = &mut self.out;
+        out.clear();
+        let input = &mut pipe.inputs[i];
+        let mut last_end = None;
+        let mut emit = |l: Line<'_>| {
+            redactor.redact(l.bytes, out, counts);
+            if l.cut {
+                out.extend_from_slice(&redact::cut_marker(max_line));
+                counts.cut_lines += 1;
+            }
+            if l.unterminated {
+                out.extend_from_slice(NO_NEWLINE_MARKER);
+            }
+            out.push(b'\n');
+            last_end = Some(l.end);
+        };
+        let pumped = input.t.pump(&mut emit)?;
+        if pumped.truncated {
+            tracing::warn!(
+                "{} was truncated by another program; reading it again from the start",
+                pipe.dir.join(&input.t.name).display()
+            );
+        }
+        let timed_out = input
+            .t
+            .partial_since
+            .is_some_and(|s| s.elapsed() >= PARTIAL_TIMEOUT);
+        if (flush || timed_out) && !pumped.more {
+            input.t.flush(&mut emit);
+        }
+        let mut result = Pumped {
+            lines: pumped.lines,
+            more: pumped.more,
+        };
+        let Some(end) = last_end else {
+            return Ok(result);
+        };
+        let Some(mirror) = pipe.mirrors.get_mut(&input.base) else {
+            // No mirror yet (first lines, or just cut): create it and make it
+            // part of the checkpoint before anything is written to it, so a
+            // crash can never leave lines in a mirror the checkpoint does not know.
+            input.t.rewind();
+            let perm = safe_dir::fstat(&input.t.file).map_or(0o640, |m| m.perm() & 0o666);
+            let m = create_mirror(&pipe.out, &input.base, perm, pipe.src.output_owner.as_ref())?;
+            pipe.mirrors.insert(input.base.clone(), m);
+            self.dirty = true;
+            self.save()?;
+            result.more = true;
+            return Ok(result);
+        };
+        match mirror.append(out) {
+            Ok(()) => {
+                input.t.commit(end);
+                self.unsynced += out.len() as u64;
+                self.dirty = true;
+                result.lines = result.lines.max(1);
+                Ok(result)
+            }
+            Err(e) => {
+                input.t.rewind();
+                Err(e)
+            }
+        }
+    }
+
+    /// When the pipeline next needs to run without being woken.
+    pub fn next_wake(&self) -> Option<Instant> {
+        let mut at: Option<Instant> = None;
+        let mut min = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        if self.dirty {
+            min(self.last_sync + SYNC_INTERVAL);
+        }
+        if let Some((_, b)) = &self.blocked {
+            min(*b + RETRY);
+        }
+        for pipe in self.pipes.values() {
+            for i in &pipe.inputs {
+                if let Some(s) = i.t.partial_since {
+                    min(s + PARTIAL_TIMEOUT);
+                }
+                if i.draining_since.is_some() {
+                    min(Instant::now() + RETRY);
+                }
+            }
+        }
+        at
+    }
+
+    /// fsync the mirrors and save the checkpoint if due (or `force`).
+    pub fn maybe_sync(&mut self, force: bool) -> std::io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        if !force && self.unsynced < SYNC_BYTES && self.last_sync.elapsed() < SYNC_INTERVAL {
+            return Ok(());
+        }
+        self.save()
+    }
+
+    fn save(&mut self) -> std::io::Result<()> {
+        let mut ck = Checkpoint::default();
+        for (name, pipe) in &mut self.pipes {
+            let mut sck = SourceCk::default();
+            for (base, m) in &mut pipe.mirrors {
+                if m.synced != m.len {
+                    m.file.sync_data()?;
+                    m.synced = m.len;
+                }
+                sck.mirrors.insert(
+                    base.clone(),
+                    MirrorCk {
+                        dev: m.id.dev,
+                        ino: m.id.ino,
+                        len: m.len,
+                    },
+                );
+            }
+            for i in &pipe.inputs {
+                sck.inputs.push(InputCk {
+                    base: i.base.clone(),
+                    name: i.t.name.clone(),
+                    dev: i.t.id.dev,
+                    ino: i.t.id.ino,
+                    fp_len: i.t.fp.len,
+                    fp: i.t.fp.hex.clone(),
+                    offset: i.t.committed,
+                    draining_since: i.draining_since.map(|d| d.timestamp()),
+                    shift: i.shift.clone(),
+                });
+            }
+            ck.sources.insert(name.clone(), sck);
+        }
+        for (name, p) in &self.parked {
+            ck.sources.insert(name.clone(), p.ck.clone());
+        }
+        ck.save(&self.state_dir)?;
+        self.dirty = false;
+        self.unsynced = 0;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Read input `i` of `source` to its current end, partial line included,
+    /// and make the mirror and checkpoint durable.
+    fn drain(&mut self, source: &str, i: usize) -> std::io::Result<()> {
+        for _ in 0..10_000 {
+            let p = self.pump_input(source, i, false)?;
+            if !p.more {
+                break;
+            }
+        }
+        self.pump_input(source, i, true)?;
+        self.dirty = true;
+        self.save()
+    }
+
+    fn input_index(&self, source: &str, name: &str, meta: &Meta) -> Option<usize> {
+        let pipe = self.pipes.get(source)?;
+        pipe.inputs.iter().position(|i| {
+            i.draining_since.is_none() && i.t.id == Identity::from(meta) && i.t.name == name
+        })
+    }
+
+    /// Cut a live file of a mirror-mode source: drain it, cut it (rename, or
+    /// remove only what the mirror already holds), then cut its mirror.
+    pub fn cut(
+        &mut self,
+        src: &Source,
+        name: &str,
+        meta: &Meta,
+        spec: rotate::CutSpec<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<MirrorCut, CutError> {
+        let path = src.dir.join(name).display().to_string();
+        if self.input_index(&src.name, name, meta).is_none() {
+            self.discover(now);
+        }
+        let i = self
+            .input_index(&src.name, name, meta)
+            .ok_or_else(|| CutError::Changed(path.clone()))?;
+        self.drain(&src.name, i)
+            .map_err(io_err(format!("drain {path} into its mirror")))?;
+        let label = spec.label;
+        let may_fall_back = spec.may_fall_back;
+        let mut strategy = spec.choice.strategy;
+        let mut reason = spec.choice.reason.clone();
+        let mut archive = None;
+        let mut bytes = meta.size;
+        if strategy == Strategy::Rename {
+            let pipe = self
+                .pipes
+                .get_mut(&src.name)
+                .ok_or_else(|| CutError::Changed(path.clone()))?;
+            match rotate::rename(&pipe.dir, name, meta, label) {
+                Ok(a) => {
+                    if src.policy.create {
+                        if let Err(e) = rotate::create_like(&pipe.dir, name, meta) {
+                            tracing::warn!("cannot re-create {path}: {e}");
+                        }
+                    }
+                    if let Some(hook) = &src.reopen {
+                        if let Err(e) = rotate::run_reopen(hook) {
+                            tracing::warn!("reopen hook for {path} failed: {e}");
+                        }
+                    }
+                    let input = &mut pipe.inputs[i];
+                    input.t.name = a.plain_name();
+                    input.draining_since = Some(now);
+                    archive = Some(a);
+                    self.dirty = true;
+                }
+                Err(RenameFailed::Fallback(errno)) if may_fall_back => {
+                    strategy = Strategy::CopyTruncate;
+                    reason = format!("rename failed ({errno}), fell back to copy-truncate");
+                }
+                Err(RenameFailed::Fallback(errno)) => {
+                    return Err(CutError::Io {
+                        what: format!("rename {path}"),
+                        source: errno.into(),
+                    })
+                }
+                Err(RenameFailed::Other(e)) => return Err(e),
+            }
+        }
+        if strategy == Strategy::CopyTruncate {
+            let (a, removed) = self.truncate_drained(src, name, meta, i, label)?;
+            archive = a;
+            bytes = removed;
+        }
+        self.save().map_err(io_err("save the tail checkpoint"))?;
+        let mirror = self.cut_mirror(&src.name, name, label, now)?;
+        Ok(MirrorCut {
+            strategy,
+            reason,
+            bytes,
+            raw: archive,
+            mirror,
+        })
+    }
+
+    /// Copy-truncate in mirror mode: remove only bytes the mirror holds.
+    /// Returns the raw archive (when `raw_max_age` keeps one) and the bytes removed.
+    fn truncate_drained(
+        &mut self,
+        src: &Source,
+        name: &str,
+        meta: &Meta,
+        i: usize,
+        label: &str,
+    ) -> Result<(Option<Archive>, u64), CutError> {
+        let path = src.dir.join(name).display().to_string();
+        let keep_raw = src.raw_max_age.is_some();
+        let f = {
+            let pipe = self
+                .pipes
+                .get(&src.name)
+                .ok_or_else(|| CutError::Changed(path.clone()))?;
+            pipe.dir
+                .open_rw(name)
+                .map_err(io_err(format!("open {path}")))?
+        };
+        let fmeta = safe_dir::fstat(&f).map_err(io_err(format!("stat {path}")))?;
+        if !fmeta.same_file(meta) {
+            return Err(CutError::Changed(path));
+        }
+        let blk = rustix::fs::fstatvfs(&f)
+            .map(|v| v.f_bsize)
+            .unwrap_or(4096)
+            .max(1);
+        for attempt in 0..50 {
+            if attempt > 0 {
+                self.drain(&src.name, i)
+                    .map_err(io_err(format!("drain {path} into its mirror")))?;
+            }
+            let c = self.pipes[&src.name].inputs[i].t.committed;
+            let size = safe_dir::fstat(&f)
+                .map_err(io_err(format!("stat {path}")))?
+                .size;
+            let k = c / blk * blk;
+            let collapse = k > 0 && k < size;
+            if !collapse && size != c {
+                continue; // the writer appended since the drain: drain again
+            }
+            let remove = if collapse { k } else { c };
+            let raw = if keep_raw {
+                Some(self.copy_raw(src, name, meta, &f, remove, label)?)
+            } else {
+                None
+            };
+            let after = if collapse {
+                Fingerprint::of(&f, k, FINGERPRINT_LEN.min(c - k))
+                    .map_err(io_err(format!("read {path}")))?
+            } else {
+                Fingerprint::of(&f, 0, 0).map_err(io_err(format!("read {path}")))?
+            };
+            self.set_shift(
+                &src.name,
+                i,
+                Some(Shift {
+                    k: remove,
+                    fp_len: after.len,
+                    fp: after.hex,
+                }),
+            )?;
+            let done = if collapse {
+                match rustix::fs::fallocate(&f, FallocateFlags::COLLAPSE_RANGE, 0, k) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::debug!(
+                            "collapse range unavailable on {path} ({e}); truncating instead"
+                        );
+                        false
+                    }
+                }
+            } else {
+                let now_size = safe_dir::fstat(&f)
+                    .map_err(io_err(format!("stat {path}")))?
+                    .size;
+                if now_size == c {
+                    f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
+                    true
+                } else {
+                    false
+                }
+            };
+            if done {
+                if let Some(p) = self.pipes.get_mut(&src.name) {
+                    let input = &mut p.inputs[i];
+                    input.t.shifted(remove);
+                    input.shift = None;
+                }
+                self.dirty = true;
+                self.save().map_err(io_err("save the tail checkpoint"))?;
+                return Ok((raw, remove));
+            }
+            self.set_shift(&src.name, i, None)?;
+            if let Some(a) = raw {
+                // The live file was not shortened after all: the copy goes.
+                if let Some(p) = self.pipes.get(&src.name) {
+                    let _ = p.dir.unlink(&a.plain_name());
+                }
+            }
+        }
+        Err(CutError::Io {
+            what: format!("truncate {path}"),
+            source: std::io::Error::other(
+                "the writer kept appending faster than it could be drained; retried at the next pass",
+            ),
+        })
+    }
+
+    fn set_shift(&mut self, source: &str, i: usize, shift: Option<Shift>) -> Result<(), CutError> {
+        if let Some(p) = self.pipes.get_mut(source) {
+            p.inputs[i].shift = shift;
+        }
+        self.dirty = true;
+        self.save().map_err(io_err("save the tail checkpoint"))
+    }
+
+    /// Copy the first `len` bytes of the live file into a raw archive.
+    fn copy_raw(
+        &self,
+        src: &Source,
+        name: &str,
+        meta: &Meta,
+        f: &File,
+        len: u64,
+        label: &str,
+    ) -> Result<Archive, CutError> {
+        let pipe = &self.pipes[&src.name];
+        let dir = &pipe.dir;
+        let a = archive::first_free(name, label, |n| {
+            dir.exists(n) || dir.exists(&format!(".{n}{}", archive::TMP_SUFFIX))
+        });
+        let tmp = a.copy_tmp_name();
+        let dst = dir
+            .create_new(&tmp, meta.perm() & 0o666)
+            .map_err(io_err(format!("create {tmp}")))?;
+        let r = (|| {
+            let mut c = crate::sparse::Copier::new(f, &dst);
+            c.copy(0, len)?;
+            drop(c);
+            let _ = safe_dir::copy_owner_and_mode(&dst, meta);
+            dst.sync_all()?;
+            dir.rename_noreplace(&tmp, &a.plain_name())
+        })();
+        if let Err(e) = r {
+            let _ = dir.unlink(&tmp);
+            return Err(CutError::Io {
+                what: format!("copy {} to {}", name, a.plain_name()),
+                source: e,
+            });
+        }
+        let _ = dir.sync();
+        Ok(a)
+    }
+
+    /// Rename the mirror of `base` to its archive name for `label`.
+    fn cut_mirror(
+        &mut self,
+        source: &str,
+        base: &str,
+        label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PathBuf>, CutError> {
+        let Some(pipe) = self.pipes.get_mut(source) else {
+            return Ok(None);
+        };
+        let Some(m) = pipe.mirrors.get(base) else {
+            return Ok(None);
+        };
+        if m.len == 0 {
+            return Ok(None);
+        }
+        let got = pipe.out.stat(base).map_err(io_err(format!(
+            "stat mirror {}",
+            pipe.out.join(base).display()
+        )))?;
+        if Identity::from(&got) != m.id {
+            return Err(CutError::Changed(pipe.out.join(base).display().to_string()));
+        }
+        let meta = got;
+        let a = match rotate::rename(&pipe.out, base, &meta, label) {
+            Ok(a) => a,
+            Err(RenameFailed::Fallback(errno)) => {
+                return Err(CutError::Io {
+                    what: format!("rename mirror {}", pipe.out.join(base).display()),
+                    source: errno.into(),
+                })
+            }
+            Err(RenameFailed::Other(e)) => return Err(e),
+        };
+        pipe.mirrors.remove(base);
+        let to = pipe.out.join(&a.plain_name());
+        journal(
+            &self.journal,
+            Record::ok(now, "rotate")
+                .source(source)
+                .resource(&pipe.out.join(base), Some(meta.ino), Some(meta.size))
+                .old(pipe.out.join(base).display())
+                .new_value(to.display())
+                .strategy("rename", "the daemon owns the mirror"),
+        );
+        self.dirty = true;
+        self.save().map_err(io_err("save the tail checkpoint"))?;
+        Ok(Some(to))
+    }
+
+    /// Finish renamed or replaced inputs whose writers let go (or whose
+    /// `writer_grace` passed): flush, then discard the raw file unless
+    /// `raw_max_age` keeps it.
+    pub fn finish_drained(&mut self, now: DateTime<Utc>) {
+        let mut candidates = Vec::new();
+        for (name, pipe) in &self.pipes {
+            for (i, input) in pipe.inputs.iter().enumerate() {
+                if input.draining_since.is_some() {
+                    candidates.push((name.clone(), i, input.t.id));
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return;
+        }
+        let ids: HashSet<(u64, u64)> = candidates
+            .iter()
+            .map(|(_, _, id)| (id.dev, id.ino))
+            .collect();
+        let holders = Holders::scan(&ids);
+        let mut done = Vec::new();
+        for (source, i, id) in candidates {
+            let Some(pipe) = self.pipes.get(&source) else {
+                continue;
+            };
+            let input = &pipe.inputs[i];
+            let since = input.draining_since.unwrap_or(now);
+            let grace = pipe.src.policy.writer_grace;
+            let held = !holders.writers_of(id.dev, id.ino).is_empty();
+            let over = (now - since).to_std().unwrap_or_default() >= grace;
+            if held && !over {
+                continue;
+            }
+            let at_end = input.t.size().is_ok_and(|s| s <= input.t.read_pos());
+            if !at_end && !over {
+                continue;
+            }
+            if self.drain(&source, i).is_err() {
+                continue;
+            }
+            done.push((source, i, held));
+        }
+        // Remove from the back so indexes stay valid.
+        done.sort_by_key(|d| std::cmp::Reverse(d.1));
+        for (source, i, held) in done {
+            let Some(pipe) = self.pipes.get_mut(&source) else {
+                continue;
+            };
+            let input = pipe.inputs.remove(i);
+            let path = pipe.dir.join(&input.t.name);
+            let ours = archive::parse_for(&input.base, &input.t.name).is_some_and(|a| !a.gz);
+            let mut rec = Record::ok(now, "tail.done").source(&source).resource(
+                &path,
+                Some(input.t.id.ino),
+                Some(input.t.committed),
+            );
+            if held {
+                rec.reason = Some(format!(
+                    "a writer still holds it after writer_grace ({}); anything it writes from now on is not mirrored — configure reopen or strategy = \"copytruncate\"",
+                    humantime::format_duration(pipe.src.policy.writer_grace)
+                ));
+            }
+            if ours && pipe.src.raw_max_age.is_none() {
+                let same = pipe
+                    .dir
+                    .stat(&input.t.name)
+                    .is_ok_and(|m| Identity::from(&m) == input.t.id);
+                if same {
+                    match pipe.dir.unlink(&input.t.name) {
+                        Ok(()) => {
+                            let _ = pipe.dir.sync();
+                            rec = rec.new_value("drained into the mirror; raw file discarded");
+                        }
+                        Err(e) => {
+                            rec = Record::failed(
+                                now,
+                                "tail.done",
+                                format!("cannot discard the drained raw file: {e}"),
+                            )
+                            .source(&source)
+                            .resource(
+                                &path,
+                                Some(input.t.id.ino),
+                                None,
+                            )
+                        }
+                    }
+                }
+            } else {
+                rec = rec.new_value("drained into the mirror");
+            }
+            journal(&self.journal, rec);
+            self.dirty = true;
+        }
+        let _ = self.maybe_sync(true);
+    }
+
+    /// Flush everything and save (graceful stop, reload).
+    pub fn shutdown(&mut self, now: DateTime<Utc>) {
+        let _ = self.pump(now);
+        self.dirty = true;
+        if let Err(e) = self.save() {
+            tracing::error!("cannot save the tail checkpoint: {e}");
+        }
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+/// Create (or adopt) the mirror `base`: mode no wider than the source's,
+/// owned by `output_owner` when set.
+fn create_mirror(
+    out: &SafeDir,
+    base: &str,
+    perm: u32,
+    owner: Option<&crate::config::Su>,
+) -> std::io::Result<Mirror> {
+    let file = match out.create_new(base, perm) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Not in the checkpoint: it can only hold lines that were never
+            // checkpointed (they are read again), or predate the state.
+            let f = out.open_rw(base)?;
+            let m = safe_dir::fstat(&f)?;
+            return Ok(Mirror {
+                id: Identity::from(&m),
+                len: m.size,
+                synced: m.size,
+                file: f,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(o) = owner {
+        rustix::fs::fchown(
+            &file,
+            Some(rustix::fs::Uid::from_raw(o.uid)),
+            Some(rustix::fs::Gid::from_raw(o.gid)),
+        )?;
+    }
+    rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(perm))?;
+    let m = safe_dir::fstat(&file)?;
+    let _ = out.sync();
+    Ok(Mirror {
+        id: Identity::from(&m),
+        len: 0,
+        synced: 0,
+        file,
+    })
+}
+
+/// Find the checkpointed mirror (under its live name, or an archive name if
+/// it was cut just before a crash) and cut it back to its durable length.
+fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<Option<Mirror>> {
+    let want = Identity {
+        dev: mck.dev,
+        ino: mck.ino,
+    };
+    let live = out.stat(base).ok();
+    if live.is_some_and(|m| Identity::from(&m) == want) {
+        let f = out.open_rw(base)?;
+        let m = safe_dir::fstat(&f)?;
+        if m.size > mck.len {
+            f.set_len(mck.len)?;
+            f.sync_data()?;
+        }
+        let len = m.size.min(mck.len);
+        return Ok(Some(Mirror {
+            file: f,
+            id: want,
+            len,
+            synced: len,
+        }));
+    }
+    for n in out.list()? {
+        if archive::parse_for(base, &n).is_some_and(|a| !a.gz)
+            && out.stat(&n).is_ok_and(|m| Identity::from(&m) == want)
+        {
+            let f = out.open_rw(&n)?;
+            if safe_dir::fstat(&f)?.size > mck.len {
+                f.set_len(mck.len)?;
+                f.sync_data()?;
+            }
+        }
+    }
+    // A live mirror that is not the checkpointed one holds only lines that
+    // were never checkpointed: they are read again.
+    if live.is_some() {
+        let f = out.open_rw(base)?;
+        f.set_len(0)?;
+        f.sync_data()?;
+    }
+    Ok(None)
+}
+
+/// Reopen a checkpointed input where it is now (live name or archive name).
+fn recover_input(
+    dir: &SafeDir,
+    ick: &InputCk,
+    max_line: u64,
+) -> std::io::Result<Option<(Input, Option<String>)>> {
+    let want = Identity {
+        dev: ick.dev,
+        ino: ick.ino,
+    };
+    let mut names = vec![ick.name.clone(), ick.base.clone()];
+    for n in dir.list()? {
+        if archive::parse_for(&ick.base, &n).is_some_and(|a| !a.gz) {
+            names.push(n);
+        }
+    }
+    for n in names {
+        if !dir.stat(&n).is_ok_and(|m| Identity::from(&m) == want) {
+            continue;
+        }
+        let f = dir.open_read(&n)?;
+        let size = safe_dir::fstat(&f)?.size;
+        let fp = Fingerprint {
+            len: ick.fp_len,
+            hex: ick.fp.clone(),
+        };
+        let shifted = ick.shift.as_ref().filter(|s| {
+            Fingerprint {
+                len: s.fp_len,
+                hex: s.fp.clone(),
+            }
+            .matches(&f)
+        });
+        let (offset, note) = if let Some(s) = shifted {
+            (ick.offset.saturating_sub(s.k), None)
+        } else if fp.matches(&f) && size >= ick.offset {
+            (ick.offset, None)
+        } else {
+            (
+                0,
+                Some(format!(
+                    "{n} changed while logwarden was down (truncated or replaced); read again from its start"
+                )),
+            )
+        };
+        let live = n == ick.base;
+        let t = Tailer::new(f, n, offset, max_line)?;
+        return Ok(Some((
+            Input {
+                base: ick.base.clone(),
+                t,
+                draining_since: ick
+                    .draining_since
+                    .and_then(|s| DateTime::from_timestamp(s, 0))
+                    .or(if live { None } else { Some(Utc::now()) }),
+                shift: None,
+            },
+            note,
+        )));
+    }
+    Ok(None)
+}
+
+/// Shared with the config reload: a fresh pipeline for a new config keeps
+/// every position, because it starts from the checkpoint just saved.
+pub fn reopen(
+    old: Option<Pipeline>,
+    cfg: &Arc<Config>,
+    jr: SharedJournal,
+    now: DateTime<Utc>,
+) -> Option<Pipeline> {
+    if let Some(mut p) = old {
+        p.shutdown(now);
+    }
+    if !cfg.sources.iter().any(|s| s.policy.mode == Mode::Mirror) {
+        return None;
+    }
+    match Pipeline::new(cfg, jr.clone(), now) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            journal(&jr, Record::failed(now, "error", format!("{e:#}")));
+            None
+        }
+    }
+}
