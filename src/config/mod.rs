@@ -360,10 +360,15 @@ impl Config {
         let mut names = BTreeSet::new();
         let mut resolved = Vec::new();
         for (file, ftext, s) in sources {
-            let base = file
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| base.clone());
+            // Paths resolve against the file's directory, made absolute
+            // (inotify reports absolute paths; `-c c.toml` has parent "").
+            let base = match file.parent() {
+                Some(d) if d.is_absolute() => d.to_path_buf(),
+                Some(d) if !d.as_os_str().is_empty() => {
+                    std::fs::canonicalize(d).unwrap_or_else(|_| base.join(d))
+                }
+                _ => base.clone(),
+            };
             if let Some(src) = cx.source(&file, &ftext, &base, &defaults, s) {
                 if !names.insert(src.name.clone()) {
                     cx.problems.push(Problem {

@@ -220,10 +220,15 @@ fn watch_list(cfg: &Config) -> Vec<PathBuf> {
 }
 
 fn is_config_path(cfg: &Config, p: &Path) -> bool {
-    cfg.files.iter().any(|f| f == p)
-        || (p.extension().is_some_and(|e| e == "toml")
-            && p.parent()
-                .is_some_and(|d| cfg.watch_dirs.iter().any(|w| w == d)))
+    cfg.files.iter().any(|f| {
+        f == p
+            || (f.is_relative()
+                && f.file_name() == p.file_name()
+                && p.parent()
+                    .is_some_and(|d| cfg.watch_dirs.iter().any(|w| w == d)))
+    }) || (p.extension().is_some_and(|e| e == "toml")
+        && p.parent()
+            .is_some_and(|d| cfg.watch_dirs.iter().any(|w| w == d)))
 }
 
 fn is_source_path(cfg: &Config, p: &Path) -> bool {

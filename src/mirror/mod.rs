@@ -140,6 +140,8 @@ pub struct Pipeline {
     blocked: Option<(String, Instant)>,
     reported: HashSet<String>,
     out: Vec<u8>,
+    /// When renamed inputs were last checked for writers (a /proc scan).
+    drain_checked: Option<Instant>,
 }
 
 /// What a mirror-mode cut did.
@@ -193,6 +195,7 @@ impl Pipeline {
             blocked: None,
             reported: HashSet::new(),
             out: Vec::new(),
+            drain_checked: None,
         };
         let mut ck = ck;
         for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
@@ -425,6 +428,9 @@ impl Pipeline {
             return Ok(Pumped::default());
         };
         let redactor = &self.redactor;
+        // Lines that end up re-read (no mirror yet, a failed write) must not
+        // be counted twice.
+        let counts_before = self.counts.clone();
         let counts = &mut self.counts;
         let max_line = self.max_line;
         let out = &mut self.out;
@@ -469,6 +475,7 @@ impl Pipeline {
             // part of the checkpoint before anything is written to it, so a
             // crash can never leave lines in a mirror the checkpoint does not know.
             input.t.rewind();
+            self.counts = counts_before;
             let perm = safe_dir::fstat(&input.t.file).map_or(0o640, |m| m.perm() & 0o666);
             let m = create_mirror(&pipe.out, &input.base, perm, pipe.src.output_owner.as_ref())?;
             pipe.mirrors.insert(input.base.clone(), m);
@@ -487,6 +494,7 @@ impl Pipeline {
             }
             Err(e) => {
                 input.t.rewind();
+                self.counts = counts_before;
                 Err(e)
             }
         }
@@ -669,6 +677,13 @@ impl Pipeline {
 
     /// Copy-truncate in mirror mode: remove only bytes the mirror holds.
     /// Returns the raw archive (when `raw_max_age` keeps one) and the bytes removed.
+    ///
+    /// Each attempt reads to the end (partial line flushed), then saves the
+    /// checkpoint with the intended removal (mirror fsynced first), then
+    /// removes: the block-aligned drained prefix with `COLLAPSE_RANGE`, or,
+    /// where that is unsupported, everything with `ftruncate` if the file
+    /// still ends where the drain ended. A writer that appended during the
+    /// save means another attempt.
     fn truncate_drained(
         &mut self,
         src: &Source,
@@ -688,40 +703,49 @@ impl Pipeline {
                 .open_rw(name)
                 .map_err(io_err(format!("open {path}")))?
         };
-        let fmeta = safe_dir::fstat(&f).map_err(io_err(format!("stat {path}")))?;
-        if !fmeta.same_file(meta) {
+        let stat = |f: &File| {
+            safe_dir::fstat(f)
+                .map(|m| m.size)
+                .map_err(io_err(format!("stat {path}")))
+        };
+        if !safe_dir::fstat(&f)
+            .map_err(io_err(format!("stat {path}")))?
+            .same_file(meta)
+        {
             return Err(CutError::Changed(path));
         }
         let blk = rustix::fs::fstatvfs(&f)
             .map(|v| v.f_bsize)
             .unwrap_or(4096)
             .max(1);
-        for attempt in 0..50 {
-            if attempt > 0 {
-                self.drain(&src.name, i)
+        let mut can_collapse = true;
+        for _ in 0..200 {
+            // Read to the end, the partial line included, without saving yet.
+            loop {
+                let p = self
+                    .pump_input(&src.name, i, false)
                     .map_err(io_err(format!("drain {path} into its mirror")))?;
+                if !p.more {
+                    break;
+                }
             }
+            self.pump_input(&src.name, i, true)
+                .map_err(io_err(format!("drain {path} into its mirror")))?;
             let c = self.pipes[&src.name].inputs[i].t.committed;
-            let size = safe_dir::fstat(&f)
-                .map_err(io_err(format!("stat {path}")))?
-                .size;
+            let size = stat(&f)?;
             let k = c / blk * blk;
-            let collapse = k > 0 && k < size;
+            let collapse = can_collapse && k > 0 && k < size;
             if !collapse && size != c {
-                continue; // the writer appended since the drain: drain again
+                continue; // the writer appended since: read again
             }
             let remove = if collapse { k } else { c };
-            let raw = if keep_raw {
-                Some(self.copy_raw(src, name, meta, &f, remove, label)?)
-            } else {
-                None
-            };
             let after = if collapse {
                 Fingerprint::of(&f, k, FINGERPRINT_LEN.min(c - k))
-                    .map_err(io_err(format!("read {path}")))?
             } else {
-                Fingerprint::of(&f, 0, 0).map_err(io_err(format!("read {path}")))?
-            };
+                Fingerprint::of(&f, 0, 0)
+            }
+            .map_err(io_err(format!("read {path}")))?;
+            // Durable mirror + checkpoint (offset c, the intended removal).
             self.set_shift(
                 &src.name,
                 i,
@@ -731,26 +755,28 @@ impl Pipeline {
                     fp: after.hex,
                 }),
             )?;
+            let raw = if keep_raw {
+                Some(self.copy_raw(src, name, meta, &f, remove, label)?)
+            } else {
+                None
+            };
             let done = if collapse {
                 match rustix::fs::fallocate(&f, FallocateFlags::COLLAPSE_RANGE, 0, k) {
                     Ok(()) => true,
                     Err(e) => {
                         tracing::debug!(
-                            "collapse range unavailable on {path} ({e}); truncating instead"
+                            "collapse range unavailable on {path} ({e}); truncating when nothing is unread instead"
                         );
+                        can_collapse = false;
                         false
                     }
                 }
+            } else if stat(&f)? == c {
+                // The only window: a write between this fstat and the truncate.
+                f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
+                true
             } else {
-                let now_size = safe_dir::fstat(&f)
-                    .map_err(io_err(format!("stat {path}")))?
-                    .size;
-                if now_size == c {
-                    f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
-                    true
-                } else {
-                    false
-                }
+                false
             };
             if done {
                 if let Some(p) = self.pipes.get_mut(&src.name) {
@@ -762,7 +788,6 @@ impl Pipeline {
                 self.save().map_err(io_err("save the tail checkpoint"))?;
                 return Ok((raw, remove));
             }
-            self.set_shift(&src.name, i, None)?;
             if let Some(a) = raw {
                 // The live file was not shortened after all: the copy goes.
                 if let Some(p) = self.pipes.get(&src.name) {
@@ -770,10 +795,11 @@ impl Pipeline {
                 }
             }
         }
+        self.set_shift(&src.name, i, None)?;
         Err(CutError::Io {
             what: format!("truncate {path}"),
             source: std::io::Error::other(
-                "the writer kept appending faster than it could be drained; retried at the next pass",
+                "the writer never paused long enough to truncate without losing a line (this filesystem has no COLLAPSE_RANGE); retried at the next pass",
             ),
         })
     }
@@ -861,6 +887,11 @@ impl Pipeline {
         };
         pipe.mirrors.remove(base);
         let to = pipe.out.join(&a.plain_name());
+        let _ = pipe;
+        self.summarize(now);
+        let Some(pipe) = self.pipes.get(source) else {
+            return Ok(None);
+        };
         journal(
             &self.journal,
             Record::ok(now, "rotate")
@@ -879,6 +910,11 @@ impl Pipeline {
     /// `writer_grace` passed): flush, then discard the raw file unless
     /// `raw_max_age` keeps it.
     pub fn finish_drained(&mut self, now: DateTime<Utc>) {
+        // Checking for writers scans /proc: at most once per RETRY.
+        if self.drain_checked.is_some_and(|t| t.elapsed() < RETRY) {
+            return;
+        }
+        self.drain_checked = Some(Instant::now());
         let mut candidates = Vec::new();
         for (name, pipe) in &self.pipes {
             for (i, input) in pipe.inputs.iter().enumerate() {
@@ -972,9 +1008,32 @@ impl Pipeline {
         let _ = self.maybe_sync(true);
     }
 
+    /// Journal the redaction counts since the last summary, and reset them.
+    pub fn summarize(&mut self, now: DateTime<Utc>) {
+        let c = std::mem::take(&mut self.counts);
+        if c.lines == 0 {
+            return;
+        }
+        let keys: Vec<String> = c.by_key.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        let mut r = Record::ok(now, "redaction.summary").new_value(format!(
+            "{} line(s), {} redacted, {} cut for length; {}",
+            c.lines,
+            c.redacted_lines,
+            c.cut_lines,
+            if keys.is_empty() {
+                "no secrets".to_string()
+            } else {
+                keys.join(" ")
+            }
+        ));
+        r.reason = Some("counts since the previous summary".into());
+        journal(&self.journal, r);
+    }
+
     /// Flush everything and save (graceful stop, reload).
     pub fn shutdown(&mut self, now: DateTime<Utc>) {
         let _ = self.pump(now);
+        self.summarize(now);
         self.dirty = true;
         if let Err(e) = self.save() {
             tracing::error!("cannot save the tail checkpoint: {e}");
@@ -1103,10 +1162,12 @@ fn recover_input(
             }
             .matches(&f)
         });
-        let (offset, note) = if let Some(s) = shifted {
-            (ick.offset.saturating_sub(s.k), None)
-        } else if fp.matches(&f) && size >= ick.offset {
+        // Unchanged first (a removal that did not happen), then the recorded
+        // removal; only periodic content could match both.
+        let (offset, note) = if fp.matches(&f) && size >= ick.offset {
             (ick.offset, None)
+        } else if let Some(s) = shifted {
+            (ick.offset.saturating_sub(s.k), None)
         } else {
             (
                 0,
