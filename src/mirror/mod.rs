@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,10 +75,80 @@ pub fn pinned(state_dir: &Path) -> HashSet<(u64, u64)> {
 }
 
 struct Mirror {
-    file: File,
+    /// Shared with the syncer thread, which fsyncs it.
+    file: Arc<File>,
     id: Identity,
     len: u64,
     synced: u64,
+}
+
+/// A checkpoint to make durable: fsync these mirrors, then save it.
+struct SyncJob {
+    files: Vec<Arc<File>>,
+    ck: Checkpoint,
+    done: Option<std::sync::mpsc::SyncSender<std::io::Result<()>>>,
+}
+
+/// The thread that fsyncs mirrors and saves checkpoints, so the readers
+/// never wait on the disk. Jobs run in order, so a later checkpoint is never
+/// overwritten by an earlier one; a synchronous save waits for its turn.
+struct Syncer {
+    tx: Option<std::sync::mpsc::Sender<SyncJob>>,
+    busy: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Syncer {
+    fn start(state_dir: PathBuf) -> std::io::Result<Syncer> {
+        let (tx, rx) = std::sync::mpsc::channel::<SyncJob>();
+        let busy = Arc::new(AtomicBool::new(false));
+        let b = Arc::clone(&busy);
+        let handle = std::thread::Builder::new()
+            .name("syncer".into())
+            .spawn(move || {
+                for job in rx {
+                    let r = (|| {
+                        for f in &job.files {
+                            f.sync_data()?;
+                        }
+                        job.ck.save(&state_dir)
+                    })();
+                    b.store(false, AtomicOrdering::SeqCst);
+                    match job.done {
+                        Some(done) => {
+                            let _ = done.send(r);
+                        }
+                        None => {
+                            if let Err(e) = r {
+                                tracing::error!("cannot save the tail checkpoint: {e}");
+                            }
+                        }
+                    }
+                }
+            })?;
+        Ok(Syncer {
+            tx: Some(tx),
+            busy,
+            handle: Some(handle),
+        })
+    }
+
+    fn send(&self, job: SyncJob) -> std::io::Result<()> {
+        self.busy.store(true, AtomicOrdering::SeqCst);
+        self.tx
+            .as_ref()
+            .and_then(|tx| tx.send(job).ok())
+            .ok_or_else(|| std::io::Error::other("the syncer thread is gone"))
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 impl Mirror {
@@ -126,7 +197,6 @@ struct Parked {
 
 /// All mirror-mode sources of a config.
 pub struct Pipeline {
-    state_dir: PathBuf,
     redactor: Redactor,
     max_line: u64,
     journal: SharedJournal,
@@ -142,6 +212,7 @@ pub struct Pipeline {
     out: Vec<u8>,
     /// When renamed inputs were last checked for writers (a /proc scan).
     drain_checked: Option<Instant>,
+    syncer: Syncer,
 }
 
 /// What a mirror-mode cut did.
@@ -182,7 +253,6 @@ impl Pipeline {
             );
         }
         let mut p = Pipeline {
-            state_dir: cfg.state_dir.clone(),
             redactor: Redactor::new(&cfg.redact, salt),
             max_line: cfg.redact.max_line_bytes,
             journal: jr,
@@ -196,6 +266,7 @@ impl Pipeline {
             reported: HashSet::new(),
             out: Vec::new(),
             drain_checked: None,
+            syncer: Syncer::start(cfg.state_dir.clone())?,
         };
         let mut ck = ck;
         for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
@@ -528,19 +599,31 @@ impl Pipeline {
         if !self.dirty {
             return Ok(());
         }
-        if !force && self.unsynced < SYNC_BYTES && self.last_sync.elapsed() < SYNC_INTERVAL {
+        if force {
+            return self.save();
+        }
+        let due = self.unsynced >= SYNC_BYTES || self.last_sync.elapsed() >= SYNC_INTERVAL;
+        if !due || self.syncer.busy.load(AtomicOrdering::SeqCst) {
             return Ok(());
         }
-        self.save()
+        // In the background: the readers go on while the disk syncs.
+        let (files, ck) = self.snapshot();
+        self.syncer.send(SyncJob {
+            files,
+            ck,
+            done: None,
+        })
     }
 
-    fn save(&mut self) -> std::io::Result<()> {
+    /// The checkpoint as of now, and the mirrors to fsync before saving it.
+    fn snapshot(&mut self) -> (Vec<Arc<File>>, Checkpoint) {
         let mut ck = Checkpoint::default();
+        let mut files = Vec::new();
         for (name, pipe) in &mut self.pipes {
             let mut sck = SourceCk::default();
             for (base, m) in &mut pipe.mirrors {
                 if m.synced != m.len {
-                    m.file.sync_data()?;
+                    files.push(Arc::clone(&m.file));
                     m.synced = m.len;
                 }
                 sck.mirrors.insert(
@@ -570,11 +653,29 @@ impl Pipeline {
         for (name, p) in &self.parked {
             ck.sources.insert(name.clone(), p.ck.clone());
         }
-        ck.save(&self.state_dir)?;
         self.dirty = false;
         self.unsynced = 0;
         self.last_sync = Instant::now();
-        Ok(())
+        (files, ck)
+    }
+
+    /// Make the mirrors and the checkpoint durable now (after any
+    /// background save still in flight) and wait for it.
+    fn save(&mut self) -> std::io::Result<()> {
+        let (files, ck) = self.snapshot();
+        let (done, rx) = std::sync::mpsc::sync_channel(1);
+        self.syncer.send(SyncJob {
+            files,
+            ck,
+            done: Some(done),
+        })?;
+        let r = rx
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the syncer thread is gone")));
+        if r.is_err() {
+            self.dirty = true;
+        }
+        r
     }
 
     /// Read input `i` of `source` to its current end, partial line included,
@@ -1062,7 +1163,7 @@ fn create_mirror(
                 id: Identity::from(&m),
                 len: m.size,
                 synced: m.size,
-                file: f,
+                file: Arc::new(f),
             });
         }
         Err(e) => return Err(e),
@@ -1081,7 +1182,7 @@ fn create_mirror(
         id: Identity::from(&m),
         len: 0,
         synced: 0,
-        file,
+        file: Arc::new(file),
     })
 }
 
@@ -1102,7 +1203,7 @@ fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<
         }
         let len = m.size.min(mck.len);
         return Ok(Some(Mirror {
-            file: f,
+            file: Arc::new(f),
             id: want,
             len,
             synced: len,

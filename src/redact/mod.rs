@@ -1,64 +1,748 @@
-//! TEMPORARY placeholder until the redaction engine lands (same API).
+//! Secret redaction for log lines.
+//!
+//! `logwarden` ships application logs somewhere else; before a line leaves
+//! the host, this module masks what looks like a credential in it. A
+//! [`Redactor`] is built once per configuration ([`crate::config::Redact`])
+//! and then applied to every line with [`Redactor::redact`]; it is `Send +
+//! Sync` and keeps no state between lines.
+//!
+//! # What is masked
+//!
+//! * **Sensitive keys.** A field name is sensitive when its *folded* form
+//!   (ASCII-lowercased, `_` and `-` deleted) contains the folded form of a
+//!   configured key: with `api_key` configured, `X-Api-Key`, `apiKey` and
+//!   `db_API_KEY_2` all match. Like Sentry's scrubber this errs on the side of
+//!   masking too much.
+//! * **JSON lines** (first non-blank byte `{` or `[`, valid UTF-8, parses) are
+//!   scanned once with `serde_json` (keys escape-decoded) and the *span* of
+//!   every sensitive key's value — string, number, bool, null, object or
+//!   array — is replaced by the mask as a JSON string. Nothing is
+//!   re-serialised: every other byte of the line is kept as it was, so the
+//!   output is the same JSON with the same spacing, key order, number
+//!   spellings and duplicate keys. The text rules then run inside every JSON
+//!   string, which catches `"msg":"login password=hunter2"` and escaped JSON
+//!   inside strings, and keep the line valid JSON.
+//! * **Text rules** (every line that is not valid JSON, and inside JSON
+//!   strings): `key=value`, `key: value`, `key='v'`, `"key": "v"`,
+//!   `"key": {…}`, URL query parameters, `Authorization:`/
+//!   `Proxy-Authorization:` headers (the scheme word is kept) and `Cookie:`/
+//!   `Set-Cookie:` headers (the whole value is masked).
+//! * **Patterns**: every match of each `redact.patterns` regex, counted as
+//!   `pattern:<index>`.
+//!
+//! # Why it looks like this
+//!
+//! * *Fail closed.* A line that starts like JSON but does not parse
+//!   (truncated by a cut, malformed, invalid UTF-8, nested deeper than
+//!   serde_json's limit of 128) still gets the text rules, which also
+//!   understand `"key": value`. A secret never passes because a parser
+//!   failed.
+//! * *Bytes, not strings.* Logs are not always UTF-8. Everything works on
+//!   `&[u8]` (`regex::bytes`, `memchr`) and never converts lossily, so bytes
+//!   that are not redacted come out exactly as they went in.
+//! * *Linear time, no recursion* in the text rules: a line of 100,000 `{`
+//!   must not blow the stack or take quadratic time. (The JSON pass recurses,
+//!   but serde_json stops it at depth 128 and the line falls back to the
+//!   text rules.)
+//! * *Fast path.* Most log lines contain no secret. One Aho-Corasick pass
+//!   (ASCII case-insensitive) over the line looks for the words of the
+//!   configured keys (each key split on `_`, `-` and camel-case boundaries,
+//!   plus the folded key), `\u` (an escaped key), `authorization` and
+//!   `cookie`. A line is sent to the JSON/text passes only when it holds every
+//!   word of at least one key (or the folded key, or one of the three
+//!   always-needles); every other line is copied through untouched (patterns,
+//!   if configured, are still checked with one `RegexSet` pass).
+//!
+//! # Known limitations
+//!
+//! * A separator inside a configured word (`pass_word`, `pass-word` with
+//!   `password` configured) folds to a match, but the prefilter does not see
+//!   the word `password` in it: such a key is masked only when the line also
+//!   qualifies for the slow path some other way (another key, `\u`, ...).
+//! * The text rules are heuristics over free text: they mask too much rather
+//!   than too little (`Cookie:` masks to the end of the line or of the JSON
+//!   string; an unterminated quoted value is masked to the end of the line).
+//! * The `RegexSet` prefilter for patterns is built from each pattern's
+//!   `as_str()`, so flags must be inline (`(?i)…`), not set with a
+//!   `RegexBuilder`.
+//! * A pattern match that spans JSON structure (e.g. across `":"`) is masked
+//!   as raw text, which can make a JSON line invalid; matches inside one JSON
+//!   string or one JSON number/literal keep the line valid.
+//! * Header rules (`Authorization`, `Cookie`) are always on in the text
+//!   rules; in the JSON pass only configured keys are used.
+
+mod json;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read, Write};
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Mask, Redact};
+
+/// The keys `redact.keys` defaults to.
+pub use crate::config::DEFAULT_REDACT_KEYS as DEFAULT_KEYS;
+
+/// Per-line statistics, summed with [`Counts::add`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counts {
+    /// Lines seen.
     pub lines: u64,
+    /// Lines with at least one redaction.
     pub redacted_lines: u64,
+    /// Lines cut for length (filled by [`filter`]/the tailer, not by `redact`).
     pub cut_lines: u64,
+    /// Redactions per configured key (as configured, e.g. `api_key`), per
+    /// pattern as `pattern:<index>`, and `authorization`/`cookie` for the
+    /// header rules.
     pub by_key: BTreeMap<String, u64>,
 }
+
 impl Counts {
-    pub fn add(&mut self, o: &Counts) {
-        self.lines += o.lines;
-        self.redacted_lines += o.redacted_lines;
-        self.cut_lines += o.cut_lines;
-        for (k, v) in &o.by_key {
-            *self.by_key.entry(k.clone()).or_default() += v;
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &Counts) {
+        self.lines += other.lines;
+        self.redacted_lines += other.redacted_lines;
+        self.cut_lines += other.cut_lines;
+        for (k, v) in &other.by_key {
+            self.bump(k, *v);
         }
     }
-}
-pub struct Redactor {
-    keys: Vec<String>,
-}
-impl Redactor {
-    pub fn new(cfg: &crate::config::Redact, _salt: [u8; 32]) -> Redactor {
-        Redactor {
-            keys: cfg.keys.clone(),
-        }
-    }
-    pub fn redact(&self, line: &[u8], out: &mut Vec<u8>, counts: &mut Counts) {
-        counts.lines += 1;
-        let s = String::from_utf8_lossy(line);
-        for k in &self.keys {
-            if let Some(i) = s.find(&format!("{k}=")) {
-                out.extend_from_slice(&line[..i + k.len() + 1]);
-                out.extend_from_slice(b"[REDACTED]");
-                return;
+
+    fn bump(&mut self, name: &str, n: u64) {
+        match self.by_key.get_mut(name) {
+            Some(v) => *v += n,
+            None => {
+                self.by_key.insert(name.to_string(), n);
             }
         }
-        out.extend_from_slice(line);
     }
 }
+
+/// A configured key, folded, with the prefilter needles that announce it.
+#[derive(Debug)]
+struct Key {
+    /// Index into `Redactor::names`.
+    name: usize,
+    finder: memmem::Finder<'static>,
+    /// Needle id of the folded key.
+    folded_needle: usize,
+    /// Needle ids of the key's words.
+    word_needles: Vec<usize>,
+}
+
+/// Which rule produced a redaction; the index into `Redactor::names`.
+type NameId = usize;
+
+/// The redaction engine, built once per configuration. See the module docs.
+#[derive(Debug)]
+pub struct Redactor {
+    /// Count names: the configured keys, then `authorization`, `cookie`,
+    /// then `pattern:<i>`.
+    names: Vec<String>,
+    keys: Vec<Key>,
+    auth_name: NameId,
+    cookie_name: NameId,
+    pattern_names: Vec<NameId>,
+    prefilter: AhoCorasick,
+    needle_count: usize,
+    /// Needles that send a line to the slow path on their own.
+    always_needles: Vec<usize>,
+    patterns: Vec<regex::bytes::Regex>,
+    pattern_set: Option<regex::bytes::RegexSet>,
+    mask: Mask,
+    salt: [u8; 32],
+    /// Mask text as is (text rules outside JSON).
+    mask_plain: Vec<u8>,
+    /// Mask text escaped for the inside of a JSON string.
+    mask_json: Vec<u8>,
+}
+
+/// Folds a field name: ASCII-lowercase, `_` and `-` deleted.
+fn fold_into(name: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(
+        name.iter()
+            .filter(|&&b| b != b'_' && b != b'-')
+            .map(|b| b.to_ascii_lowercase()),
+    );
+}
+
+fn fold(name: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(name.len());
+    fold_into(name, &mut v);
+    v
+}
+
+/// Splits a key into its words: on `_`, `-` and lower→upper camel boundaries.
+fn key_words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for part in key.split(['_', '-']) {
+        let mut cur = String::new();
+        let mut prev_lower = false;
+        for ch in part.chars() {
+            if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+            cur.push(ch.to_ascii_lowercase());
+        }
+        if !cur.is_empty() {
+            words.push(cur);
+        }
+    }
+    words
+}
+
+/// Escapes `s` for the inside of a JSON string.
+fn json_escape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f | 0x7f => out.extend_from_slice(format!("\\u{:04x}", b).as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+impl Redactor {
+    /// Builds the engine for `cfg`. `salt` is used only for [`Mask::Sha256`].
+    pub fn new(cfg: &Redact, salt: [u8; 32]) -> Redactor {
+        let mut names: Vec<String> = Vec::new();
+        let mut needles: Vec<String> = Vec::new();
+        let mut needle_id = |s: &str| -> usize {
+            match needles.iter().position(|n| n == s) {
+                Some(i) => i,
+                None => {
+                    needles.push(s.to_string());
+                    needles.len() - 1
+                }
+            }
+        };
+        let mut keys = Vec::new();
+        for k in &cfg.keys {
+            let folded = fold(k.as_bytes());
+            if folded.is_empty() {
+                // An empty key would match every field name; ignore it.
+                continue;
+            }
+            let folded_str = String::from_utf8_lossy(&folded).into_owned();
+            let folded_needle = needle_id(&folded_str);
+            let word_needles = key_words(k).iter().map(|w| needle_id(w)).collect();
+            let name = match names.iter().position(|n| n == k) {
+                Some(i) => i,
+                None => {
+                    names.push(k.clone());
+                    names.len() - 1
+                }
+            };
+            keys.push(Key {
+                name,
+                finder: memmem::Finder::new(&folded).into_owned(),
+                folded_needle,
+                word_needles,
+            });
+        }
+        let always_needles = vec![
+            needle_id("\\u"),
+            needle_id("authorization"),
+            needle_id("cookie"),
+        ];
+        let needle_count = needles.len();
+        let mut name_id = |s: String| -> NameId {
+            match names.iter().position(|n| *n == s) {
+                Some(i) => i,
+                None => {
+                    names.push(s);
+                    names.len() - 1
+                }
+            }
+        };
+        let auth_name = name_id("authorization".to_string());
+        let cookie_name = name_id("cookie".to_string());
+        let pattern_names = (0..cfg.patterns.len())
+            .map(|i| name_id(format!("pattern:{i}")))
+            .collect();
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&needles)
+            .expect("prefilter needles are a few short literals");
+        let pattern_set = if cfg.patterns.is_empty() {
+            None
+        } else {
+            regex::bytes::RegexSet::new(cfg.patterns.iter().map(|r| r.as_str())).ok()
+        };
+        let mask_plain = match &cfg.mask {
+            Mask::Text(t) => t.as_bytes().to_vec(),
+            Mask::Sha256 => Vec::new(),
+        };
+        let mask_json = json_escape(&mask_plain);
+        Redactor {
+            names,
+            keys,
+            auth_name,
+            cookie_name,
+            pattern_names,
+            prefilter,
+            needle_count,
+            always_needles,
+            patterns: cfg.patterns.clone(),
+            pattern_set,
+            mask: cfg.mask.clone(),
+            salt,
+            mask_plain,
+            mask_json,
+        }
+    }
+
+    /// Redacts one line (without its `'\n'`; any bytes) and appends the result
+    /// (without `'\n'`) to `out`. Adds to `counts`.
+    pub fn redact(&self, line: &[u8], out: &mut Vec<u8>, counts: &mut Counts) {
+        counts.lines += 1;
+        let keys = self.needs_key_pass(line);
+        let pats = self.needs_pattern_pass(line);
+        if !keys && !pats {
+            out.extend_from_slice(line);
+            return;
+        }
+        let mut hits = 0u64;
+        let mut json_ok = false;
+        let mut stage = Vec::new();
+        let mut prot = Vec::new();
+        let buf: &[u8] = if keys {
+            let mut spliced = Vec::new();
+            let mut json_prot = Vec::new();
+            if let Some(s) = json::as_json_text(line) {
+                let mut spans = Vec::new();
+                if json::sensitive_spans(self, s, &mut spans).is_ok() {
+                    json_ok = true;
+                    hits += self.splice(line, &spans, &mut spliced, &mut json_prot, counts);
+                }
+            }
+            let input: &[u8] = if json_ok { &spliced } else { line };
+            stage.reserve(input.len() + 16);
+            hits += text::run(
+                self, input, json_ok, &json_prot, &mut stage, &mut prot, counts,
+            );
+            &stage
+        } else {
+            if pats && json::as_json_text(line).is_some_and(json::is_valid) {
+                json_ok = true;
+            }
+            line
+        };
+        if pats {
+            hits += self.apply_patterns(buf, &prot, json_ok, out, counts);
+        } else {
+            out.extend_from_slice(buf);
+        }
+        if hits > 0 {
+            counts.redacted_lines += 1;
+        }
+    }
+
+    /// The prefilter: can `line` hold a sensitive key or header at all?
+    fn needs_key_pass(&self, line: &[u8]) -> bool {
+        if !self.prefilter.is_match(line) {
+            return false;
+        }
+        let mut found = vec![false; self.needle_count];
+        for m in self.prefilter.find_overlapping_iter(line) {
+            let id = m.pattern().as_usize();
+            if self.always_needles.contains(&id) {
+                return true;
+            }
+            found[id] = true;
+        }
+        self.keys
+            .iter()
+            .any(|k| found[k.folded_needle] || k.word_needles.iter().all(|&w| found[w]))
+    }
+
+    fn needs_pattern_pass(&self, line: &[u8]) -> bool {
+        match &self.pattern_set {
+            Some(set) => set.is_match(line),
+            None => self.patterns.iter().any(|p| p.is_match(line)),
+        }
+    }
+
+    /// The configured key (its count name) that a field name matches, if any:
+    /// the first in configuration order whose fold the name's fold contains.
+    fn match_key(&self, name: &[u8]) -> Option<NameId> {
+        let mut stack = [0u8; 64];
+        let mut heap = Vec::new();
+        let folded: &[u8] = if name.len() <= stack.len() {
+            let mut n = 0;
+            for &b in name {
+                if b != b'_' && b != b'-' {
+                    stack[n] = b.to_ascii_lowercase();
+                    n += 1;
+                }
+            }
+            &stack[..n]
+        } else {
+            fold_into(name, &mut heap);
+            &heap
+        };
+        self.match_folded(folded)
+    }
+
+    fn match_folded(&self, folded: &[u8]) -> Option<NameId> {
+        self.keys
+            .iter()
+            .find(|k| k.finder.find(folded).is_some())
+            .map(|k| k.name)
+    }
+
+    fn count(&self, counts: &mut Counts, name: NameId) {
+        counts.bump(&self.names[name], 1);
+    }
+
+    /// `sha256:` + the first 16 hex digits of SHA-256(salt ‖ value).
+    fn push_hash(&self, value: &[u8], out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(value);
+        let d = h.finalize();
+        out.extend_from_slice(b"sha256:");
+        for b in &d[..8] {
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 15) as usize]);
+        }
+    }
+
+    /// Appends the mask for `value` without quotes; `json`: escaped for the
+    /// inside of a JSON string.
+    fn push_mask(&self, value: &[u8], json: bool, out: &mut Vec<u8>) {
+        match self.mask {
+            Mask::Sha256 => self.push_hash(value, out),
+            Mask::Text(_) if json => out.extend_from_slice(&self.mask_json),
+            Mask::Text(_) => out.extend_from_slice(&self.mask_plain),
+        }
+    }
+
+    /// Appends the mask for a JSON value span as a JSON string.
+    fn push_json_mask(&self, raw: &[u8], out: &mut Vec<u8>) {
+        let value = match raw {
+            [b'"', inner @ .., b'"'] => inner,
+            _ => raw,
+        };
+        out.push(b'"');
+        self.push_mask(value, true, out);
+        out.push(b'"');
+    }
+
+    /// Replaces the JSON value spans by the mask. Records the masks' ranges in
+    /// `out` in `prot`. Returns the number of redactions.
+    fn splice(
+        &self,
+        line: &[u8],
+        spans: &[json::Span],
+        out: &mut Vec<u8>,
+        prot: &mut Vec<(usize, usize)>,
+        counts: &mut Counts,
+    ) -> u64 {
+        out.reserve(line.len() + 16 * spans.len());
+        let mut last = 0;
+        for sp in spans {
+            out.extend_from_slice(&line[last..sp.start]);
+            let s = out.len();
+            self.push_json_mask(&line[sp.start..sp.end], out);
+            prot.push((s, out.len()));
+            self.count(counts, sp.key);
+            last = sp.end;
+        }
+        out.extend_from_slice(&line[last..]);
+        spans.len() as u64
+    }
+
+    /// Masks every match of every pattern in `buf` (except matches wholly
+    /// inside an earlier mask, `prot`) and appends the result to `out`.
+    fn apply_patterns(
+        &self,
+        buf: &[u8],
+        prot: &[(usize, usize)],
+        json_ok: bool,
+        out: &mut Vec<u8>,
+        counts: &mut Counts,
+    ) -> u64 {
+        // (start, end, pattern index)
+        let mut ms: Vec<(usize, usize, usize)> = Vec::new();
+        let which: Vec<usize> = match &self.pattern_set {
+            Some(set) => set.matches(buf).into_iter().collect(),
+            None => (0..self.patterns.len()).collect(),
+        };
+        for i in which {
+            for m in self.patterns[i].find_iter(buf) {
+                if m.is_empty() {
+                    continue;
+                }
+                let inside = prot.iter().any(|&(s, e)| s <= m.start() && m.end() <= e);
+                if !inside {
+                    ms.push((m.start(), m.end(), i));
+                }
+            }
+        }
+        if ms.is_empty() {
+            out.extend_from_slice(buf);
+            return 0;
+        }
+        ms.sort_unstable();
+        for &(_, _, i) in &ms {
+            self.count(counts, self.pattern_names[i]);
+        }
+        // Merge overlapping matches.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for &(s, e, _) in &ms {
+            match groups.last_mut() {
+                Some(g) if s < g.1 => g.1 = g.1.max(e),
+                _ => groups.push((s, e)),
+            }
+        }
+        let strings = if json_ok {
+            json::string_spans(buf)
+        } else {
+            Vec::new()
+        };
+        let mut last = 0;
+        for (s, e) in groups {
+            if s < last {
+                continue;
+            }
+            if !json_ok {
+                out.extend_from_slice(&buf[last..s]);
+                self.push_mask(&buf[s..e], false, out);
+                last = e;
+                continue;
+            }
+            let (s, e, how) = json::classify(buf, &strings, s, e);
+            let s = s.max(last);
+            out.extend_from_slice(&buf[last..s]);
+            match how {
+                json::Place::InString => self.push_mask(&buf[s..e], true, out),
+                json::Place::Scalar => self.push_json_mask(&buf[s..e], out),
+                json::Place::Mixed => self.push_mask(&buf[s..e], true, out),
+            }
+            last = e;
+        }
+        out.extend_from_slice(&buf[last..]);
+        ms.len() as u64
+    }
+}
+
+/// The marker appended to a line cut for length.
 pub fn cut_marker(max: u64) -> Vec<u8> {
     format!(" [logwarden: line cut at {max} bytes]").into_bytes()
 }
-pub fn load_or_create_salt(_state_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
-    Ok([7; 32])
-}
+
+/// The `logwarden redact` filter: reads `input`, splits it on `'\n'`, redacts
+/// each line with `r` and writes it (with its `'\n'`; a last line without one
+/// is written without one) to `output`, buffered.
+///
+/// Memory is bounded: input is read in chunks into one buffer of
+/// max(1 MiB, `max_line_bytes` + 1) bytes at most. A line longer than
+/// `max_line_bytes` keeps its first `max_line_bytes` bytes, is redacted, gets
+/// [`cut_marker`], and the rest of it up to its newline is read and
+/// discarded (never emitted as a line of its own). `max_line_bytes == 0`
+/// means no limit.
 pub fn filter(
-    input: impl std::io::BufRead,
-    mut output: impl std::io::Write,
+    mut input: impl BufRead,
+    mut output: impl Write,
     r: &Redactor,
-    _max: u64,
-) -> std::io::Result<Counts> {
-    let mut c = Counts::default();
-    let mut out = Vec::new();
-    for l in input.split(b'\n') {
-        let l = l?;
-        out.clear();
-        r.redact(&l, &mut out, &mut c);
-        out.push(b'\n');
-        output.write_all(&out)?;
+    max_line_bytes: u64,
+) -> io::Result<Counts> {
+    const CHUNK: usize = 1 << 20;
+    const FLUSH: usize = 256 << 10;
+    let max = if max_line_bytes == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(max_line_bytes).unwrap_or(usize::MAX)
+    };
+    let marker = cut_marker(max_line_bytes);
+    let mut counts = Counts::default();
+    let mut buf = vec![0u8; CHUNK];
+    let mut out: Vec<u8> = Vec::with_capacity(FLUSH + CHUNK);
+    let (mut start, mut end) = (0usize, 0usize);
+    // Skipping the rest of a line that was cut.
+    let mut discard = false;
+    loop {
+        while start < end {
+            match memchr::memchr(b'\n', &buf[start..end]) {
+                Some(off) => {
+                    let line = &buf[start..start + off];
+                    start += off + 1;
+                    if !discard {
+                        if line.len() > max {
+                            r.redact(&line[..max], &mut out, &mut counts);
+                            out.extend_from_slice(&marker);
+                            counts.cut_lines += 1;
+                        } else {
+                            r.redact(line, &mut out, &mut counts);
+                        }
+                    }
+                    discard = false;
+                    out.push(b'\n');
+                }
+                None => {
+                    if !discard && end - start > max {
+                        r.redact(&buf[start..start + max], &mut out, &mut counts);
+                        out.extend_from_slice(&marker);
+                        counts.cut_lines += 1;
+                        discard = true;
+                    }
+                    if discard {
+                        start = end;
+                    }
+                    break;
+                }
+            }
+            if out.len() >= FLUSH {
+                output.write_all(&out)?;
+                out.clear();
+            }
+        }
+        // Keep the partial line, make room, read more.
+        if start > 0 {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+        }
+        if end == buf.len() {
+            // A partial line of at most `max` bytes fills the buffer.
+            let grown = buf.len().saturating_mul(2).min(max.saturating_add(1));
+            buf.resize(grown.max(buf.len() + 1), 0);
+        }
+        let n = loop {
+            match input.read(&mut buf[end..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            // End of input: a last line without '\n' (at most `max` bytes,
+            // longer ones were cut above).
+            if start < end && !discard {
+                r.redact(&buf[start..end], &mut out, &mut counts);
+            }
+            break;
+        }
+        end += n;
     }
-    Ok(c)
+    output.write_all(&out)?;
+    output.flush()?;
+    Ok(counts)
+}
+
+/// Reads the salt `<state_dir>/redact.salt`, or creates it: 32 random bytes
+/// (getrandom(2), else `/dev/urandom`), `O_CREAT|O_EXCL`, mode 0600, fsynced
+/// (file and directory).
+///
+/// An existing salt file that is not exactly 32 bytes, not a regular file, or
+/// readable by group or others is refused with an error that says so. (A
+/// crash between creating and writing the file leaves an empty file, which is
+/// then refused: delete it to get a new salt.)
+pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let path = state_dir.join("redact.salt");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            let salt = random_salt()?;
+            f.write_all(&salt)?;
+            f.sync_all()?;
+            if let Ok(dir) = std::fs::File::open(state_dir) {
+                // Best effort: make the new directory entry durable.
+                let _ = dir.sync_all();
+            }
+            Ok(salt)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let mut f = std::fs::File::open(&path)?;
+            let meta = f.metadata()?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("salt file {} is not a regular file", path.display()),
+                ));
+            }
+            if meta.mode() & 0o044 != 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "salt file {} is readable by group or others (mode {:o}); \
+                         run `chmod 600` on it",
+                        path.display(),
+                        meta.mode() & 0o7777
+                    ),
+                ));
+            }
+            if meta.len() != 32 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "salt file {} has {} bytes, expected exactly 32; \
+                         delete it to create a new salt (masks will change)",
+                        path.display(),
+                        meta.len()
+                    ),
+                ));
+            }
+            let mut salt = [0u8; 32];
+            f.read_exact(&mut salt)?;
+            let mut extra = [0u8; 1];
+            if f.read(&mut extra)? != 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("salt file {} grew while being read", path.display()),
+                ));
+            }
+            Ok(salt)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn random_salt() -> io::Result<[u8; 32]> {
+    let mut salt = [0u8; 32];
+    let mut filled = 0;
+    while filled < salt.len() {
+        let rest = &mut salt[filled..];
+        // SAFETY: the pointer and length describe `rest`, a live, writable
+        // buffer.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n > 0 {
+            filled += n as usize;
+            continue;
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::ENOSYS) => {
+                std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+                return Ok(salt);
+            }
+            _ => return Err(err),
+        }
+    }
+    Ok(salt)
 }
