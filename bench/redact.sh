@@ -40,17 +40,25 @@ sed_script=(
 
 now() { date +%s.%N; }
 
-# run NAME CMD... : times CMD < corpus > $tmp/NAME.out, sets secs_NAME.
+# run NAME CMD... : times `cat corpus | CMD > /dev/null` (best of 3): every
+# tool reads a pipe, so the `cat` row (`cat | cat`) is the pipe's limit and
+# the figures are the tools', not the disk's. Then runs it once more into
+# $tmp/NAME.out, untimed, to count what leaked.
 declare -A secs
 run() {
     local name=$1
     shift
     cat "$corpus" >/dev/null # warm the page cache
-    local t0 t1
-    t0=$(now)
-    "$@" <"$corpus" >"$tmp/$name.out"
-    t1=$(now)
-    secs[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    local t0 t1 s best=
+    for _ in 1 2 3; do
+        t0=$(now)
+        cat "$corpus" | "$@" >/dev/null 2>&1
+        t1=$(now)
+        s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        if [[ -z $best ]] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$s; fi
+    done
+    secs[$name]=$best
+    "$@" <"$corpus" >"$tmp/$name.out" 2>/dev/null
 }
 
 run cat cat

@@ -356,10 +356,33 @@ impl Redactor {
     }
 
     /// The prefilter: can `line` hold a sensitive key or header at all?
+    /// One accelerated leftmost scan, stopping at the first needle that
+    /// completes a key (most lines with a secret stop at their first key).
     fn needs_key_pass(&self, line: &[u8]) -> bool {
-        if !self.prefilter.is_match(line) {
-            return false;
+        if self.needle_count > 128 {
+            return self.needs_key_pass_overlapping(line);
         }
+        let mut found: u128 = 0;
+        for m in self.prefilter.find_iter(line) {
+            let id = m.pattern().as_usize();
+            if self.always_needles.contains(&id) {
+                return true;
+            }
+            found |= 1 << id;
+            let complete = self.keys.iter().any(|k| {
+                found & (1 << k.folded_needle) != 0
+                    || k.word_needles.iter().all(|&w| found & (1 << w) != 0)
+            });
+            if complete {
+                return true;
+            }
+        }
+        // Leftmost matching can hide a needle inside another one; when some
+        // needle was seen, settle it with the overlapping scan.
+        found != 0 && self.needs_key_pass_overlapping(line)
+    }
+
+    fn needs_key_pass_overlapping(&self, line: &[u8]) -> bool {
         let mut found = vec![false; self.needle_count];
         for m in self.prefilter.find_overlapping_iter(line) {
             let id = m.pattern().as_usize();
