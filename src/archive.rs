@@ -117,13 +117,32 @@ pub fn parse_for(base: &str, name: &str) -> Option<Archive> {
     parse_any(name).filter(|a| a.base == base)
 }
 
-/// The first archive name for `base` in period `label` that is not taken
-/// (neither its plain nor its `.gz` form exists, per `exists`).
-pub fn first_free(base: &str, label: &str, exists: impl Fn(&str) -> bool) -> Archive {
+/// The archive name for the next cut of `base` in period `label`: after the
+/// highest `.N` of that period among `names` (temp copies included), so a
+/// cut made after retention removed an earlier archive of the same period
+/// never sorts before the ones kept; and not taken, per `exists`.
+pub fn next_free(
+    base: &str,
+    label: &str,
+    names: &[String],
+    exists: impl Fn(&str) -> bool,
+) -> Archive {
+    let start = names
+        .iter()
+        .filter_map(|n| {
+            let n = n
+                .strip_suffix(TMP_SUFFIX)
+                .map_or(n.as_str(), |t| t.strip_prefix('.').unwrap_or(t));
+            parse_for(base, n)
+        })
+        .filter(|a| a.label == label)
+        .map(|a| a.n + 1)
+        .max()
+        .unwrap_or(0);
     let mut a = Archive {
         base: base.to_string(),
         label: label.to_string(),
-        n: 0,
+        n: start,
         gz: false,
     };
     while exists(&a.plain_name()) || exists(&a.gz_name()) || exists(&a.gz_tmp_name()) {
@@ -176,12 +195,34 @@ mod tests {
     }
 
     #[test]
-    fn first_free_skips_plain_and_compressed() {
+    fn next_free_skips_plain_and_compressed() {
         let taken = ["app.log.2026-11-20.gz", "app.log.2026-11-20.1"];
-        let a = first_free("app.log", "2026-11-20", |n| taken.contains(&n));
+        let a = next_free("app.log", "2026-11-20", &[], |n| taken.contains(&n));
         assert_eq!(a.plain_name(), "app.log.2026-11-20.2");
-        let b = first_free("app.log", "2026-11-21", |n| taken.contains(&n));
+        let b = next_free("app.log", "2026-11-21", &[], |n| taken.contains(&n));
         assert_eq!(b.plain_name(), "app.log.2026-11-21");
+    }
+
+    #[test]
+    fn next_free_goes_after_the_highest_of_the_period() {
+        // .0 and .1 were deleted by retention; .2 is kept: the next is .3.
+        let names: Vec<String> = [
+            "app.log.2026-11-20.2.gz",
+            "app.log.2026-11-19.7.gz",
+            "x.log.2026-11-20.9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let a = next_free("app.log", "2026-11-20", &names, |n| {
+            names.iter().any(|x| x == n)
+        });
+        assert_eq!(a.plain_name(), "app.log.2026-11-20.3");
+        let tmp = vec![".app.log.2026-11-20.4.logwarden-tmp".to_string()];
+        let b = next_free("app.log", "2026-11-20", &tmp, |_| false);
+        assert_eq!(b.plain_name(), "app.log.2026-11-20.5");
+        let c = next_free("app.log", "2026-11-21", &names, |_| false);
+        assert_eq!(c.plain_name(), "app.log.2026-11-21");
     }
 
     #[test]

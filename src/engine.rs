@@ -279,7 +279,7 @@ impl Cutter {
             let choice = rotate::choose(p.strategy, &facts);
             let path = dir.join(&name);
             if self.dry_run {
-                let a = archive::first_free(&name, &label, |n| dir.exists(n));
+                let a = rotate::archive_name(&dir, &name, &label);
                 report.lines.push(format!(
                     "would cut {} -> {} ({}: {}; trigger {trigger})",
                     path.display(),

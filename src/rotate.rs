@@ -192,6 +192,12 @@ pub enum RenameFailed {
     Other(CutError),
 }
 
+/// The archive name for the next cut of `base` in `label`, in `dir`.
+pub fn archive_name(dir: &SafeDir, base: &str, label: &str) -> Archive {
+    let names = dir.list().unwrap_or_default();
+    archive::next_free(base, label, &names, |n| dir.exists(n))
+}
+
 /// Rename `name` to a free archive name for `label`; the file must still be `meta`.
 pub fn rename(
     dir: &SafeDir,
@@ -200,7 +206,7 @@ pub fn rename(
     label: &str,
 ) -> Result<Archive, RenameFailed> {
     for _ in 0..1000 {
-        let archive = archive::first_free(name, label, |n| dir.exists(n));
+        let archive = archive_name(dir, name, label);
         let to = archive.plain_name();
         match dir.rename_noreplace(name, &to) {
             Ok(()) => {}
@@ -312,9 +318,7 @@ fn copy_truncate(
     if !now.same_file(meta) {
         return Err(CutError::Changed(path));
     }
-    let archive = archive::first_free(name, label, |n| {
-        dir.exists(n) || dir.exists(&format!(".{n}{}", archive::TMP_SUFFIX))
-    });
+    let archive = archive_name(dir, name, label);
     // In an append-only directory nothing can be renamed, the temp copy
     // included: write the archive under its final name (a crash mid-cut may
     // then leave lines in both the archive and the live file; never lose them).
@@ -352,7 +356,7 @@ fn copy_truncate(
                 return Ok((archive, copied));
             }
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                archive = archive::first_free(name, label, |n| dir.exists(n));
+                archive = archive_name(dir, name, label);
             }
             Err(e) => {
                 return Err(CutError::Io {
@@ -467,7 +471,12 @@ fn recover_one(dir: &SafeDir, tmp: &str, a: &Archive) -> io::Result<Option<Archi
         dir.sync()?;
         return Ok(None);
     }
-    let target = archive::first_free(&a.base, &a.label, |n| dir.exists(n));
+    // The name the copy was meant for, unless it was taken meanwhile.
+    let target = if dir.exists(&a.plain_name()) || dir.exists(&a.gz_name()) {
+        archive_name(dir, &a.base, &a.label)
+    } else {
+        a.clone()
+    };
     dir.rename_noreplace(tmp, &target.plain_name())?;
     dir.sync()?;
     Ok(Some(target))

@@ -925,9 +925,7 @@ impl Pipeline {
     ) -> Result<Archive, CutError> {
         let pipe = &self.pipes[&src.name];
         let dir = &pipe.dir;
-        let a = archive::first_free(name, label, |n| {
-            dir.exists(n) || dir.exists(&format!(".{n}{}", archive::TMP_SUFFIX))
-        });
+        let a = rotate::archive_name(dir, name, label);
         let tmp = a.copy_tmp_name();
         let dst = dir
             .create_new(&tmp, meta.perm() & 0o666)

@@ -528,3 +528,93 @@ fn copytruncate_without_collapse_range_mirrors_every_line_once() {
         .count();
     assert!(ok_cuts >= 2, "{ok_cuts} copy-truncates");
 }
+
+/// `raw_max_age` keeps the rotated raw files (compressed) besides the mirror.
+#[test]
+fn raw_max_age_keeps_compressed_raw_archives() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "raw_max_age = \"2d\"");
+    let count = 500;
+    Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.0, None).wait();
+    let out = env.run(&["rotate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_exactly_once(&env.mirror_history("app.log"), count);
+    let raw = env.archives("app.log");
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    assert!(raw[0].ends_with(".gz"), "{raw:?}");
+    // The raw archive is the application's bytes, unredacted, as asked.
+    let bytes = read_maybe_gz(&env.logs.join(&raw[0]));
+    assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), count);
+}
+
+/// The mirror's archives follow the source's retention policy.
+#[test]
+fn mirror_archives_are_retained_by_the_source_policy() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"\nmax_archives = 2", "");
+    for i in 0..4 {
+        std::fs::write(env.log("app.log"), format!("round {i}\n")).unwrap();
+        let out = env.run(&["rotate"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut kept: Vec<String> = std::fs::read_dir(env.mirror_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".gz"))
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let h = String::from_utf8(env.mirror_history("app.log")).unwrap();
+    assert_eq!(h, "round 2\nround 3\n");
+    assert_eq!(env.journal_actions("retention.delete").len(), 2);
+}
+
+/// `mask = "sha256"`: a salted digest, the same secret the same mask; the
+/// salt is private to the state dir.
+#[test]
+fn sha256_mask_correlates_without_revealing() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        text.replace("[defaults]", "[redact]\nmask = \"sha256\"\n\n[defaults]"),
+    )
+    .unwrap();
+    std::fs::write(
+        env.log("app.log"),
+        "a password=LEAKsame\nb {\"token\":\"LEAKsame\"}\nc password=LEAKother\n",
+    )
+    .unwrap();
+    let mut d = env.daemon();
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_history("app.log")
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        == 3));
+    assert!(d.stop().success());
+    let h = String::from_utf8(env.mirror_history("app.log")).unwrap();
+    assert!(!h.contains("LEAK"), "{h}");
+    let digests: Vec<&str> = h
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+        .filter(|w| w.starts_with("sha256:"))
+        .collect();
+    assert_eq!(digests.len(), 3, "{h}");
+    assert_eq!(digests[0], digests[1]);
+    assert_ne!(digests[0], digests[2]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(env.state.join("redact.salt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

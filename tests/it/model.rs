@@ -87,7 +87,7 @@ impl World {
 
     /// Leave a temp copy of the live file as a crash mid copy-truncate would.
     fn stale_copy(&self) -> String {
-        let a = archive::first_free("a.log", LABEL, |n| self.dir.exists(n));
+        let a = logwarden::rotate::archive_name(&self.dir, "a.log", LABEL);
         let tmp = a.copy_tmp_name();
         std::fs::copy(self.tmp.path().join("a.log"), self.tmp.path().join(&tmp)).unwrap();
         tmp
