@@ -755,7 +755,7 @@ pub fn one_shot(
         // Renamed files whose writers already let go are finished now; the
         // rest keep draining when the daemon next runs.
         while p.pump(now).more {}
-        p.finish_drained(now);
+        p.finish_drained_now(now);
         p.shutdown(now);
     }
     // A one-shot run cannot wait for writer_grace; it polls briefly for a

@@ -95,8 +95,13 @@ fn spawn_cutter(
                     if pass_due {
                         p.discover(now);
                     }
-                    // Drain what is there before any cut decision.
-                    while p.pump(now).more {}
+                    // Drain what is there before any cut decision (bounded, so
+                    // a writer faster than us cannot starve signals and cuts).
+                    for _ in 0..64 {
+                        if !p.pump(now).more {
+                            break;
+                        }
+                    }
                 }
                 if pass_due || next_cut.is_some_and(|t| t <= std::time::Instant::now()) {
                     let report = cutter.pass(clock.now(), &force);

@@ -192,6 +192,8 @@ struct Pipe {
 
 /// A source that could not be opened; its checkpoint is carried over as is.
 struct Parked {
+    src: Source,
+    out: PathBuf,
     ck: SourceCk,
 }
 
@@ -213,6 +215,8 @@ pub struct Pipeline {
     /// When renamed inputs were last checked for writers (a /proc scan).
     drain_checked: Option<Instant>,
     syncer: Syncer,
+    /// The last pump stopped at its read budget: run again at once.
+    backlog: bool,
 }
 
 /// What a mirror-mode cut did.
@@ -267,24 +271,19 @@ impl Pipeline {
             out: Vec::new(),
             drain_checked: None,
             syncer: Syncer::start(cfg.state_dir.clone())?,
+            backlog: false,
         };
         let mut ck = ck;
         for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
             let sck = ck.sources.remove(&src.name).unwrap_or_default();
-            match p.open_pipe(cfg, src, &sck, now) {
-                Ok(pipe) => {
-                    p.pipes.insert(src.name.clone(), pipe);
-                }
-                Err(e) => {
-                    p.report_once(
-                        format!("open:{}", src.name),
-                        Record::failed(now, "error", e)
-                            .source(&src.name)
-                            .resource(&src.dir, None, None),
-                    );
-                    p.parked.insert(src.name.clone(), Parked { ck: sck });
-                }
-            }
+            p.parked.insert(
+                src.name.clone(),
+                Parked {
+                    src: src.clone(),
+                    out: output_dir(cfg, src),
+                    ck: sck,
+                },
+            );
         }
         p.discover(now);
         p.save().map_err(|e| {
@@ -302,21 +301,47 @@ impl Pipeline {
         }
     }
 
+    /// Open the sources that are not open yet (at start, and at every
+    /// rescan: a source directory may appear later, or be fixed).
+    fn unpark(&mut self, now: DateTime<Utc>) {
+        let names: Vec<String> = self.parked.keys().cloned().collect();
+        for name in names {
+            let Some(p) = self.parked.remove(&name) else {
+                continue;
+            };
+            match self.open_pipe(&p.src, &p.out, &p.ck, now) {
+                Ok(pipe) => {
+                    self.reported.remove(&format!("open:{name}"));
+                    self.pipes.insert(name, pipe);
+                    self.dirty = true;
+                }
+                Err(e) => {
+                    self.report_once(
+                        format!("open:{name}"),
+                        Record::failed(now, "error", e)
+                            .source(&name)
+                            .resource(&p.src.dir, None, None),
+                    );
+                    self.parked.insert(name, p);
+                }
+            }
+        }
+    }
+
     fn open_pipe(
         &mut self,
-        cfg: &Config,
         src: &Source,
+        out_path: &Path,
         sck: &SourceCk,
         now: DateTime<Utc>,
     ) -> Result<Pipe, String> {
         let dir = discover::open(src).map_err(|e| e.to_string())?;
-        let out_path = output_dir(cfg, src);
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o750)
-            .create(&out_path)
+            .create(out_path)
             .map_err(|e| format!("cannot create output_dir {}: {e}", out_path.display()))?;
-        let out = SafeDir::open(&out_path)
+        let out = SafeDir::open(out_path)
             .map_err(|e| format!("cannot open output_dir {}: {e}", out_path.display()))?;
         let mut pipe = Pipe {
             src: src.clone(),
@@ -378,6 +403,9 @@ impl Pipeline {
     /// Start tailing live files that appeared; files replaced under their
     /// name keep draining under the old inode.
     pub fn discover(&mut self, now: DateTime<Utc>) {
+        if !self.parked.is_empty() {
+            self.unpark(now);
+        }
         let max_line = self.max_line;
         let mut problems = Vec::new();
         for pipe in self.pipes.values_mut() {
@@ -468,6 +496,7 @@ impl Pipeline {
                 }
             }
         }
+        self.backlog = total.more;
         if self.blocked.take().is_some() {
             tracing::info!("mirror writes succeed again; the pipeline resumed");
             journal(
@@ -575,6 +604,9 @@ impl Pipeline {
     pub fn next_wake(&self) -> Option<Instant> {
         let mut at: Option<Instant> = None;
         let mut min = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        if self.backlog {
+            min(Instant::now());
+        }
         if self.dirty {
             min(self.last_sync + SYNC_INTERVAL);
         }
@@ -1105,6 +1137,12 @@ impl Pipeline {
             self.dirty = true;
         }
         let _ = self.maybe_sync(true);
+    }
+
+    /// [`Pipeline::finish_drained`] without its rate limit (one-shot runs, tests).
+    pub fn finish_drained_now(&mut self, now: DateTime<Utc>) {
+        self.drain_checked = None;
+        self.finish_drained(now);
     }
 
     /// Journal the redaction counts since the last summary, and reset them.

@@ -6,6 +6,7 @@ mod harness;
 mod cli;
 mod lifecycle;
 mod mirror;
+mod mirror_model;
 mod model;
 mod packaging;
 mod retention;

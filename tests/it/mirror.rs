@@ -618,3 +618,26 @@ fn sha256_mask_correlates_without_revealing() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// A source directory that does not exist at start is picked up once it
+/// appears (at the next rescan), and its lines mirrored.
+#[test]
+fn a_source_directory_created_later_is_tailed() {
+    let env = Env::new();
+    std::fs::remove_dir(&env.logs).unwrap();
+    env.mirror_config("schedule = \"daily\"", "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("rescan_interval = \"1s\"\n{text}")).unwrap();
+    let mut d = env.daemon();
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::create_dir(&env.logs).unwrap();
+    set_mode(&env.logs, 0o755);
+    std::fs::write(env.log("app.log"), b"late password=LEAKlate\n").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || env.mirror_history("app.log")
+            == b"late password=[REDACTED]\n"),
+        "{:?}",
+        String::from_utf8_lossy(&env.mirror_history("app.log"))
+    );
+    assert!(d.stop().success());
+}
