@@ -129,6 +129,7 @@ mod tests {
             nlink,
             ctime: 0,
             mtime: 0,
+            blocks: 0,
         }
     }
 

@@ -243,13 +243,13 @@ impl Cutter {
             });
             let scheduled = p.schedule.next_cut(p.zone, entry.anchor);
             let by_schedule = scheduled <= now;
-            let by_size = p.max_size.is_some_and(|m| meta.size > m);
+            let by_size = p.max_size.is_some_and(|m| meta.used() > m);
             let forced = force.covers(src);
             if !(by_schedule || by_size || forced) {
                 report.next_due = Some(report.next_due.map_or(scheduled, |d| d.min(scheduled)));
                 continue;
             }
-            if meta.size == 0 {
+            if meta.used() == 0 {
                 // Nothing to cut; the period still ends.
                 if by_schedule && !self.dry_run {
                     entry.anchor = now;

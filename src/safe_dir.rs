@@ -27,6 +27,8 @@ pub struct Meta {
     /// Last status change, seconds since the epoch (a rename updates it).
     pub ctime: i64,
     pub mtime: i64,
+    /// Allocated 512-byte blocks (a file with punched holes has fewer).
+    pub blocks: u64,
 }
 
 /// The kind of a directory entry, for deciding what to skip.
@@ -45,6 +47,17 @@ impl Meta {
             libc::S_IFLNK => Kind::Symlink,
             libc::S_IFDIR => Kind::Dir,
             _ => Kind::Other,
+        }
+    }
+
+    /// The bytes that hold data: the size, less punched holes (mirror mode
+    /// punches out what it drained on filesystems without collapse-range).
+    /// (A file system that reports no blocks at all is taken at its size.)
+    pub fn used(&self) -> u64 {
+        if self.blocks == 0 {
+            self.size
+        } else {
+            self.size.min(self.blocks.saturating_mul(512))
         }
     }
 
@@ -72,6 +85,7 @@ impl From<rfs::Stat> for Meta {
             nlink: st.st_nlink,
             ctime: st.st_ctime,
             mtime: st.st_mtime,
+            blocks: u64::try_from(st.st_blocks).unwrap_or(0),
         }
     }
 }

@@ -70,6 +70,14 @@ impl Fingerprint {
         })
     }
 
+    /// The fingerprint of `len` NUL bytes (a punched-out prefix reads so).
+    pub fn zeros(len: u64) -> Fingerprint {
+        Fingerprint {
+            len,
+            hex: hex(&Sha256::digest(vec![0u8; len as usize])),
+        }
+    }
+
     /// Whether `file` still starts with the bytes this fingerprint was taken of.
     pub fn matches(&self, file: &File) -> bool {
         Fingerprint::of(file, 0, self.len).is_ok_and(|f| f == *self)

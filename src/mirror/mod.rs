@@ -12,10 +12,12 @@
 //! * Before a cut the input is drained to its end. rename: the old inode
 //!   keeps being read until its writer closes it (or `writer_grace` passes),
 //!   then the raw file is discarded (or kept for `raw_max_age`).
-//!   copy-truncate: only bytes already in the mirror are removed (a
-//!   block-aligned `COLLAPSE_RANGE`, or `ftruncate` when nothing is unread),
-//!   with the removal recorded in the checkpoint beforehand so a crash
-//!   between the two is resolved by fingerprint.
+//!   copy-truncate: only bytes already in the mirror are removed — a
+//!   block-aligned `COLLAPSE_RANGE`; where that is unsupported (tmpfs,
+//!   btrfs) a `PUNCH_HOLE` (offsets unchanged, the apparent size stays);
+//!   else `ftruncate` when nothing is unread — with the removal recorded in
+//!   the checkpoint beforehand so a crash between the two is resolved by
+//!   fingerprint.
 //! * The mirror itself is cut by rename at the same time, with the same
 //!   label; the housekeeper compresses and retains it by the source's policy.
 
@@ -217,6 +219,14 @@ pub struct Pipeline {
     syncer: Syncer,
     /// The last pump stopped at its read budget: run again at once.
     backlog: bool,
+}
+
+/// How copy-truncate removes a drained prefix in mirror mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    Collapse,
+    Punch,
+    Truncate,
 }
 
 /// What a mirror-mode cut did.
@@ -793,9 +803,17 @@ impl Pipeline {
             }
         }
         if strategy == Strategy::CopyTruncate {
-            let (a, removed) = self.truncate_drained(src, name, meta, i, label)?;
+            let (a, removed, how) = self.truncate_drained(src, name, meta, i, label)?;
             archive = a;
             bytes = removed;
+            reason = format!(
+                "{reason}; drained prefix removed by {}",
+                match how {
+                    How::Collapse => "collapse-range",
+                    How::Punch => "punch-hole (the file keeps its apparent size)",
+                    How::Truncate => "truncate (nothing was unread)",
+                }
+            );
         }
         self.save().map_err(io_err("save the tail checkpoint"))?;
         let mirror = self.cut_mirror(&src.name, name, label, now)?;
@@ -824,7 +842,7 @@ impl Pipeline {
         meta: &Meta,
         i: usize,
         label: &str,
-    ) -> Result<(Option<Archive>, u64), CutError> {
+    ) -> Result<(Option<Archive>, u64, How), CutError> {
         let path = src.dir.join(name).display().to_string();
         let keep_raw = src.raw_max_age.is_some();
         let f = {
@@ -852,6 +870,7 @@ impl Pipeline {
             .unwrap_or(4096)
             .max(1);
         let mut can_collapse = true;
+        let mut can_punch = true;
         for _ in 0..200 {
             // Read to the end, the partial line included, without saving yet.
             loop {
@@ -867,59 +886,86 @@ impl Pipeline {
             let c = self.pipes[&src.name].inputs[i].t.committed;
             let size = stat(&f)?;
             let k = c / blk * blk;
-            let collapse = can_collapse && k > 0 && k < size;
-            if !collapse && size != c {
-                continue; // the writer appended since: read again
-            }
-            let remove = if collapse { k } else { c };
-            let after = if collapse {
-                Fingerprint::of(&f, k, FINGERPRINT_LEN.min(c - k))
+            // How the drained prefix goes, best first: collapse it (the file
+            // shrinks, no window); punch it out (offsets stay, the file keeps
+            // its apparent size, no window); truncate when nothing is unread
+            // (a write between the last fstat and the truncate would be lost).
+            let how = if can_collapse && k > 0 && k < size {
+                How::Collapse
+            } else if can_punch && c > 0 {
+                How::Punch
+            } else if size == c {
+                How::Truncate
             } else {
-                Fingerprint::of(&f, 0, 0)
-            }
-            .map_err(io_err(format!("read {path}")))?;
+                continue; // the writer appended since: read again
+            };
+            let (shift, data_end, after) = match how {
+                How::Collapse => (
+                    k,
+                    k,
+                    Fingerprint::of(&f, k, FINGERPRINT_LEN.min(c - k))
+                        .map_err(io_err(format!("read {path}")))?,
+                ),
+                How::Punch => (0, c, Fingerprint::zeros(FINGERPRINT_LEN.min(c))),
+                How::Truncate => (c, c, Fingerprint::zeros(0)),
+            };
             // Durable mirror + checkpoint (offset c, the intended removal).
             self.set_shift(
                 &src.name,
                 i,
                 Some(Shift {
-                    k: remove,
+                    k: shift,
                     fp_len: after.len,
                     fp: after.hex,
                 }),
             )?;
             let raw = if keep_raw {
-                Some(self.copy_raw(src, name, meta, &f, remove, label)?)
+                Some(self.copy_raw(src, name, meta, &f, data_end, label)?)
             } else {
                 None
             };
-            let done = if collapse {
-                match rustix::fs::fallocate(&f, FallocateFlags::COLLAPSE_RANGE, 0, k) {
+            let done = match how {
+                How::Collapse => {
+                    match rustix::fs::fallocate(&f, FallocateFlags::COLLAPSE_RANGE, 0, k) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::debug!("collapse range unavailable on {path} ({e})");
+                            can_collapse = false;
+                            false
+                        }
+                    }
+                }
+                How::Punch => match rustix::fs::fallocate(
+                    &f,
+                    FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+                    0,
+                    c,
+                ) {
                     Ok(()) => true,
                     Err(e) => {
-                        tracing::debug!(
-                            "collapse range unavailable on {path} ({e}); truncating when nothing is unread instead"
-                        );
-                        can_collapse = false;
+                        tracing::debug!("punch hole unavailable on {path} ({e})");
+                        can_punch = false;
+                        false
+                    }
+                },
+                How::Truncate => {
+                    if stat(&f)? == c {
+                        f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
+                        true
+                    } else {
                         false
                     }
                 }
-            } else if stat(&f)? == c {
-                // The only window: a write between this fstat and the truncate.
-                f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
-                true
-            } else {
-                false
             };
             if done {
                 if let Some(p) = self.pipes.get_mut(&src.name) {
                     let input = &mut p.inputs[i];
-                    input.t.shifted(remove);
+                    input.t.shifted(shift);
                     input.shift = None;
                 }
                 self.dirty = true;
                 self.save().map_err(io_err("save the tail checkpoint"))?;
-                return Ok((raw, remove));
+                return Ok((raw, data_end, how));
             }
             if let Some(a) = raw {
                 // The live file was not shortened after all: the copy goes.

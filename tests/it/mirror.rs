@@ -503,10 +503,10 @@ impl Drop for Umount {
     }
 }
 
-/// tmpfs has no COLLAPSE_RANGE: copy-truncate falls back to "truncate when
-/// nothing is unread" and still mirrors every line once.
+/// tmpfs has no COLLAPSE_RANGE: copy-truncate punches the drained prefix
+/// out instead (no window either) and still mirrors every line once.
 #[test]
-fn copytruncate_without_collapse_range_mirrors_every_line_once() {
+fn copytruncate_without_collapse_range_punches_and_mirrors_every_line_once() {
     let env = Env::new();
     let Some(_guard) = mount_tmpfs(&env.logs, "64m") else {
         eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
@@ -521,12 +521,16 @@ fn copytruncate_without_collapse_range_mirrors_every_line_once() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(d.stop().success());
     assert_exactly_once(&env.mirror_history("app.log"), count);
-    let ok_cuts = env
+    let punched = env
         .journal_actions("rotate")
         .into_iter()
-        .filter(|r| r["strategy"] == "copytruncate" && r["status"] == "ok")
+        .filter(|r| {
+            r["strategy"] == "copytruncate"
+                && r["status"] == "ok"
+                && r["reason"].as_str().unwrap().contains("punch-hole")
+        })
         .count();
-    assert!(ok_cuts >= 2, "{ok_cuts} copy-truncates");
+    assert!(punched >= 2, "{punched} punch-hole copy-truncates");
 }
 
 /// `raw_max_age` keeps the rotated raw files (compressed) besides the mirror.
