@@ -160,6 +160,9 @@ pub struct Source {
     pub file: PathBuf,
     pub output_dir_at: (usize, usize),
     pub raw_max_age: Option<Duration>,
+    /// How long a last line without its newline is held before it is
+    /// mirrored with a marker.
+    pub partial_timeout: Duration,
     /// Who owns the mirror files created (`output_owner = { user, group }`);
     /// by default the daemon's user.
     pub output_owner: Option<Su>,
@@ -613,6 +616,9 @@ impl Cx {
             .map(|d| line_col(text, d.span().start))
             .unwrap_or((1, 1));
         let raw_max_age = self.opt(file, text, &s.raw_max_age, |d| units::duration(d));
+        let partial_timeout = self
+            .opt(file, text, &s.partial_timeout, |d| units::duration(d))
+            .unwrap_or(Duration::from_secs(10));
         let output_owner = s
             .output_owner
             .as_ref()
@@ -653,6 +659,7 @@ impl Cx {
             exclude: exclude?,
             output_dir,
             output_owner,
+            partial_timeout,
             file: file.to_path_buf(),
             output_dir_at,
             raw_max_age,

@@ -75,6 +75,7 @@ with_policy! {
         exclude: Option<Vec<Spanned<String>>>,
         output_dir: S<String>,
         raw_max_age: S<String>,
+        partial_timeout: S<String>,
         output_owner: Option<Spanned<RawSu>>,
         reopen: Option<Spanned<RawReopen>>,
     }

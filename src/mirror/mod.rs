@@ -50,8 +50,6 @@ use checkpoint::{Checkpoint, InputCk, MirrorCk, Shift, SourceCk};
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
 /// ...or after this many unsynced mirror bytes.
 pub const SYNC_BYTES: u64 = 4 << 20;
-/// A partial last line is flushed (with a marker) after this long.
-pub const PARTIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a failed mirror write is retried, and renamed files re-checked.
 pub const RETRY: Duration = Duration::from_secs(1);
 /// Appended to a line flushed without its newline.
@@ -569,7 +567,7 @@ impl Pipeline {
         let timed_out = input
             .t
             .partial_since
-            .is_some_and(|s| s.elapsed() >= PARTIAL_TIMEOUT);
+            .is_some_and(|s| s.elapsed() >= pipe.src.partial_timeout);
         if (flush || timed_out) && !pumped.more {
             input.t.flush(&mut emit);
         }
@@ -626,7 +624,7 @@ impl Pipeline {
         for pipe in self.pipes.values() {
             for i in &pipe.inputs {
                 if let Some(s) = i.t.partial_since {
-                    min(s + PARTIAL_TIMEOUT);
+                    min(s + pipe.src.partial_timeout);
                 }
                 if i.draining_since.is_some() {
                     min(Instant::now() + RETRY);

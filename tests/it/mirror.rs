@@ -645,3 +645,32 @@ fn a_source_directory_created_later_is_tailed() {
     );
     assert!(d.stop().success());
 }
+
+/// A last line whose newline never comes is mirrored after `partial_timeout`
+/// with a marker, once; what the writer appends later is a line of its own.
+#[test]
+fn a_partial_line_is_flushed_with_a_marker_after_the_timeout() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "partial_timeout = \"1s\"");
+    let mut f = std::fs::File::create(env.log("app.log")).unwrap();
+    f.write_all(b"whole\nno newline token=LEAKpartial").unwrap();
+    let mut d = env.daemon();
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_history("app.log")
+        .starts_with(b"whole\n")));
+    let started = Instant::now();
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_history("app.log")
+        .len()
+        > 6));
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    f.write_all(b" rest\n").unwrap();
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_history("app.log")
+        .ends_with(b" rest\n")));
+    assert!(d.stop().success());
+    assert_eq!(
+        String::from_utf8(env.mirror_history("app.log")).unwrap(),
+        "whole\nno newline token=[REDACTED] [logwarden: no newline]\n rest\n"
+    );
+}
