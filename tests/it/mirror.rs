@@ -674,3 +674,63 @@ fn a_partial_line_is_flushed_with_a_marker_after_the_timeout() {
         "whole\nno newline token=[REDACTED] [logwarden: no newline]\n rest\n"
     );
 }
+
+/// Hostile lines: invalid UTF-8, JSON that does not parse, JSON nested
+/// 100,000 deep, escaped keys, a NUL inside a line. No crash, no secret,
+/// every other byte as written.
+#[test]
+fn hostile_lines_are_mirrored_without_a_leak_or_a_crash() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "");
+    // Long enough that the 100,000-deep line is redacted whole, not cut.
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        text.replace(
+            "[defaults]",
+            "[redact]\nmax_line_bytes = \"2MiB\"\n\n[defaults]",
+        ),
+    )
+    .unwrap();
+    let mut input: Vec<u8> = Vec::new();
+    input.extend_from_slice(b"\xff\xfe caf\xe9 password=LEAK1 \xc3\x28 end\n");
+    input.extend_from_slice(b"{\"user\":\"ann\",\"password\":\"LEAK2\",\"n\":[1,2\n");
+    let deep = 100_000;
+    input.extend_from_slice(&b"{\"a\":".repeat(deep));
+    input.extend_from_slice(b"{\"token\":\"LEAK3\"}");
+    input.extend_from_slice(&b"}".repeat(deep));
+    input.push(b'\n');
+    input.extend_from_slice(b"{\"pass\\u0077ord\":12345678,\"ok\":true}\n");
+    input.extend_from_slice(b"a\0b secret=LEAK4\n");
+    std::fs::write(env.log("app.log"), &input).unwrap();
+    let mut d = env.daemon();
+    assert!(wait_for(Duration::from_secs(20), || env
+        .mirror_history("app.log")
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        == 5));
+    assert!(d.alive());
+    assert!(d.stop().success());
+    let h = env.mirror_history("app.log");
+    let lines: Vec<&[u8]> = h.split(|b| *b == b'\n').collect();
+    assert!(
+        memchr::memmem::find(&h, b"LEAK").is_none(),
+        "a secret leaked"
+    );
+    assert_eq!(
+        lines[0],
+        b"\xff\xfe caf\xe9 password=[REDACTED] \xc3\x28 end".as_slice()
+    );
+    assert!(lines[1].starts_with(b"{\"user\":\"ann\",\"password\":"));
+    assert!(lines[1].ends_with(b",\"n\":[1,2"));
+    assert_eq!(
+        lines[2].len(),
+        6 * deep + "{\"token\":\"[REDACTED]\"}".len()
+    );
+    assert_eq!(
+        lines[3],
+        b"{\"pass\\u0077ord\":\"[REDACTED]\",\"ok\":true}".as_slice()
+    );
+    assert_eq!(lines[4], b"a\0b secret=[REDACTED]".as_slice());
+}
