@@ -298,85 +298,68 @@ impl Cutter {
                 reopen: src.reopen.as_ref(),
             };
             let key = state::key(&src.name, &name);
-            if src.policy.mode == crate::config::Mode::Mirror {
+            // Mirror mode drains into the mirror before it cuts, and cuts the
+            // mirror too; rotate mode archives the raw file.
+            let done = if src.policy.mode == crate::config::Mode::Mirror {
                 let Some(pl) = self.pipeline.as_mut().filter(|p| p.has(&src.name)) else {
                     continue;
                 };
-                match pl.cut(src, &name, &meta, spec, now) {
-                    Ok(cut) => {
-                        report.cuts += 1;
-                        let mirror_to = cut
-                            .mirror
-                            .as_ref()
-                            .map(|m| m.display().to_string())
-                            .unwrap_or_else(|| "(mirror empty, not cut)".into());
-                        report.lines.push(format!(
+                pl.cut(src, &name, &meta, spec, now).map(|cut| {
+                    let mirror_to = cut
+                        .mirror
+                        .as_ref()
+                        .map(|m| m.display().to_string())
+                        .unwrap_or_else(|| "(mirror empty, not cut)".into());
+                    let raw_to = match &cut.raw {
+                        Some(a) if cut.strategy == rotate::Strategy::Rename => format!(
+                            "{} (drained into the mirror, then discarded unless raw_max_age keeps it)",
+                            dir.join(&a.plain_name()).display()
+                        ),
+                        Some(a) => format!(
+                            "{} (kept for raw_max_age)",
+                            dir.join(&a.plain_name()).display()
+                        ),
+                        None => "truncated after it was drained into the mirror".to_string(),
+                    };
+                    Done {
+                        line: format!(
                             "cut {} ({}: {}); mirror -> {mirror_to}",
                             path.display(),
                             cut.strategy.as_str(),
                             cut.reason
-                        ));
-                        let raw_to = match &cut.raw {
-                            Some(a) if cut.strategy == rotate::Strategy::Rename => format!(
-                                "{} (drained into the mirror, then discarded unless raw_max_age keeps it)",
-                                dir.join(&a.plain_name()).display()
-                            ),
-                            Some(a) => format!("{} (kept for raw_max_age)", dir.join(&a.plain_name()).display()),
-                            None => "truncated after it was drained into the mirror".to_string(),
-                        };
-                        journal(
-                            &self.journal,
-                            Record::ok(now, "rotate")
-                                .source(&src.name)
-                                .resource(&path, Some(meta.ino), Some(cut.bytes))
-                                .old(path.display())
-                                .new_value(raw_to)
-                                .strategy(
-                                    cut.strategy.as_str(),
-                                    &format!("{}; trigger {trigger}", cut.reason),
-                                ),
-                        );
-                        if let Some(entry) = self.state.files.get_mut(&key) {
-                            entry.anchor = now;
-                            entry.last_cut = Some(now);
-                            entry.last_strategy = Some(cut.strategy.as_str().to_string());
-                            entry.last_reason = Some(cut.reason.clone());
-                        }
-                        let next = p.schedule.next_cut(p.zone, now);
-                        report.next_due = Some(report.next_due.map_or(next, |d| d.min(next)));
+                        ),
+                        to: raw_to,
+                        strategy: cut.strategy,
+                        reason: cut.reason,
+                        bytes: cut.bytes,
                     }
-                    Err(e) => {
-                        report.errors += 1;
-                        report
-                            .lines
-                            .push(format!("cannot cut {}: {e}", path.display()));
-                        journal(
-                            &self.journal,
-                            Record::failed(now, "rotate", &e)
-                                .source(&src.name)
-                                .resource(&path, Some(meta.ino), Some(meta.size)),
-                        );
-                    }
-                }
-                continue;
-            }
-            match rotate::cut(&dir, &name, &meta, spec) {
-                Ok(cut) => {
-                    report.cuts += 1;
-                    report.lines.push(format!(
+                })
+            } else {
+                rotate::cut(&dir, &name, &meta, spec).map(|cut| Done {
+                    line: format!(
                         "cut {} -> {} ({}: {})",
                         path.display(),
                         cut.archive.plain_name(),
                         cut.strategy.as_str(),
                         cut.reason
-                    ));
+                    ),
+                    to: dir.join(&cut.archive.plain_name()).display().to_string(),
+                    strategy: cut.strategy,
+                    reason: cut.reason,
+                    bytes: cut.bytes,
+                })
+            };
+            match done {
+                Ok(cut) => {
+                    report.cuts += 1;
+                    report.lines.push(cut.line);
                     journal(
                         &self.journal,
                         Record::ok(now, "rotate")
                             .source(&src.name)
                             .resource(&path, Some(meta.ino), Some(cut.bytes))
                             .old(path.display())
-                            .new_value(dir.join(&cut.archive.plain_name()).display())
+                            .new_value(cut.to)
                             .strategy(
                                 cut.strategy.as_str(),
                                 &format!("{}; trigger {trigger}", cut.reason),
@@ -386,7 +369,7 @@ impl Cutter {
                         entry.anchor = now;
                         entry.last_cut = Some(now);
                         entry.last_strategy = Some(cut.strategy.as_str().to_string());
-                        entry.last_reason = Some(cut.reason.clone());
+                        entry.last_reason = Some(cut.reason);
                     }
                     let next = p.schedule.next_cut(p.zone, now);
                     report.next_due = Some(report.next_due.map_or(next, |d| d.min(next)));
@@ -406,6 +389,15 @@ impl Cutter {
             }
         }
     }
+}
+
+/// A finished cut, either mode, as the pass reports and journals it.
+struct Done {
+    line: String,
+    to: String,
+    strategy: rotate::Strategy,
+    reason: String,
+    bytes: u64,
 }
 
 /// How the housekeeping pass treats rotated files a writer still holds.

@@ -104,21 +104,28 @@ impl State {
 
     /// Save atomically: temp file, fsync, rename, fsync the directory.
     pub fn save(&self, state_dir: &Path) -> io::Result<()> {
-        let tmp = state_dir.join(STATE_TMP);
         let mut bytes = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         bytes.push(b'\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, state_dir.join(STATE))?;
-        File::open(state_dir)?.sync_all()
+        write_atomic(state_dir, STATE_TMP, STATE, &bytes)
     }
+}
+
+/// Replace `dir/name` with `bytes` atomically (mode 0600): write `dir/tmp`,
+/// fsync it, rename it over `name`, fsync the directory. A crash leaves the
+/// old file or the new one, never a mix.
+pub fn write_atomic(dir: &Path, tmp: &str, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(tmp);
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, dir.join(name))?;
+    File::open(dir)?.sync_all()
 }
 
 fn parse(bytes: &[u8]) -> Result<State, String> {

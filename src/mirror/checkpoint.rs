@@ -7,9 +7,8 @@
 //! every input resumes at its offset, and each line lands exactly once.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -129,20 +128,9 @@ impl Checkpoint {
 
     /// Save atomically.
     pub fn save(&self, state_dir: &Path) -> io::Result<()> {
-        let tmp = state_dir.join(TMP);
         let mut bytes = serde_json::to_vec(self).map_err(io::Error::other)?;
         bytes.push(b'\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, state_dir.join(FILE))?;
-        File::open(state_dir)?.sync_all()
+        crate::state::write_atomic(state_dir, TMP, FILE, &bytes)
     }
 }
 

@@ -158,6 +158,13 @@ impl Env {
         all
     }
 
+    /// Wait (up to 10 s) until the mirror of `app.log` holds exactly `want`.
+    pub fn mirror_becomes(&self, want: &[u8]) -> bool {
+        wait_for(Duration::from_secs(10), || {
+            self.mirror_history("app.log") == want
+        })
+    }
+
     pub fn log(&self, name: &str) -> PathBuf {
         self.logs.join(name)
     }
@@ -457,11 +464,12 @@ impl Drop for Writer {
     }
 }
 
-/// Explain a mismatch between what was written and what was kept, by sequence numbers.
-pub fn diff_seqs(got: &[u8], count: usize) -> String {
+/// How many times each sequence number below `count` occurs in `got`, and
+/// the lines that carry none.
+pub fn count_seqs(got: &[u8], count: usize) -> (Vec<u32>, Vec<String>) {
     let text = String::from_utf8_lossy(got);
     let mut seen = vec![0u32; count];
-    let mut bad = 0;
+    let mut bad = Vec::new();
     for l in text.lines() {
         match l
             .strip_prefix("seq=")
@@ -469,9 +477,16 @@ pub fn diff_seqs(got: &[u8], count: usize) -> String {
             .and_then(|n| n.parse::<usize>().ok())
         {
             Some(n) if n < count => seen[n] += 1,
-            _ => bad += 1,
+            _ => bad.push(l.to_string()),
         }
     }
+    (seen, bad)
+}
+
+/// Explain a mismatch between what was written and what was kept, by sequence numbers.
+pub fn diff_seqs(got: &[u8], count: usize) -> String {
+    let (seen, bad) = count_seqs(got, count);
+    let bad = bad.len();
     let lost: Vec<_> = seen
         .iter()
         .enumerate()

@@ -19,18 +19,7 @@ fn assert_exactly_once(got: &[u8], count: usize) {
             .find(|l| l.contains("LEAK"))
             .unwrap_or_default()
     );
-    let mut seen = vec![0u32; count];
-    let mut bad = Vec::new();
-    for l in text.lines() {
-        match l
-            .strip_prefix("seq=")
-            .and_then(|r| r.get(..8))
-            .and_then(|n| n.parse::<usize>().ok())
-        {
-            Some(n) if n < count => seen[n] += 1,
-            _ => bad.push(l.to_string()),
-        }
-    }
+    let (seen, bad) = count_seqs(got, count);
     let ok = seen.iter().all(|c| *c == 1) && bad.is_empty();
     assert!(
         ok,
@@ -61,7 +50,9 @@ impl Lcg {
     }
 }
 
-fn mirror_through_rotations(mode: &str, hook: bool, want_strategy: &str) {
+/// A mirror source cut every second, and a writer of `count` lines with
+/// secrets (`mode`; with a SIGHUP reopen hook when `hook`).
+fn mirror_with_writer(mode: &str, hook: bool, count: usize) -> (Env, Writer) {
     let env = Env::new();
     let pidfile = env.tmp.path().join("app.pid");
     let source = if hook {
@@ -70,7 +61,6 @@ fn mirror_through_rotations(mode: &str, hook: bool, want_strategy: &str) {
         String::new()
     };
     env.mirror_config("schedule = \"every 1s\"", &source);
-    let count = 3000;
     let writer = Writer::start_with_secrets(
         &env.log("app.log"),
         mode,
@@ -78,6 +68,12 @@ fn mirror_through_rotations(mode: &str, hook: bool, want_strategy: &str) {
         0.001,
         hook.then_some(pidfile.as_path()),
     );
+    (env, writer)
+}
+
+fn mirror_through_rotations(mode: &str, hook: bool, want_strategy: &str) {
+    let count = 3000;
+    let (env, writer) = mirror_with_writer(mode, hook, count);
     let mut d = env.daemon();
     writer.wait();
     std::thread::sleep(Duration::from_millis(1500));
@@ -141,22 +137,8 @@ fn copytruncate_of_a_locked_file_mirrors_every_line_once() {
 #[test]
 fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     for (mode, hook) in [("append", true), ("noappend", false)] {
-        let env = Env::new();
-        let pidfile = env.tmp.path().join("app.pid");
-        let source = if hook {
-            format!("reopen = {{ signal = \"HUP\", pidfile = {pidfile:?} }}")
-        } else {
-            String::new()
-        };
-        env.mirror_config("schedule = \"every 1s\"", &source);
         let count = 5000;
-        let writer = Writer::start_with_secrets(
-            &env.log("app.log"),
-            mode,
-            count,
-            0.001,
-            hook.then_some(pidfile.as_path()),
-        );
+        let (env, writer) = mirror_with_writer(mode, hook, count);
         let mut rng = Lcg::seeded();
         let mut kills = 0;
         let start = Instant::now();
@@ -230,15 +212,11 @@ fn partial_line_is_held_until_its_newline() {
     let mut f = std::fs::File::create(env.log("app.log")).unwrap();
     f.write_all(b"first\nhalf a ").unwrap();
     let mut d = env.daemon();
-    assert!(wait_for(Duration::from_secs(10), || env
-        .mirror_history("app.log")
-        == b"first\n"));
+    assert!(env.mirror_becomes(b"first\n"));
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(env.mirror_history("app.log"), b"first\n");
     f.write_all(b"line\n").unwrap();
-    assert!(wait_for(Duration::from_secs(10), || env
-        .mirror_history("app.log")
-        == b"first\nhalf a line\n"));
+    assert!(env.mirror_becomes(b"first\nhalf a line\n"));
     assert!(d.stop().success());
 }
 
@@ -266,9 +244,7 @@ fn external_truncation_and_replacement_are_detected() {
         .unwrap()
         .write_all(b"4\n")
         .unwrap();
-    assert!(wait_for(Duration::from_secs(10), || env
-        .mirror_history("app.log")
-        == b"one\ntwo\nthree\n4\n"));
+    assert!(env.mirror_becomes(b"one\ntwo\nthree\n4\n"));
     // Atomic replacement: a new inode under the same name.
     let tmp = env.logs.join(".app.log.new");
     std::fs::write(&tmp, b"five\nsix\n").unwrap();
@@ -299,14 +275,10 @@ fn nul_hole_after_truncate_is_not_mirrored() {
         .unwrap();
     use std::os::unix::fs::FileExt;
     f.write_at(b"aaaa\n", 0).unwrap();
-    assert!(wait_for(Duration::from_secs(10), || env
-        .mirror_history("app.log")
-        == b"aaaa\n"));
+    assert!(env.mirror_becomes(b"aaaa\n"));
     f.set_len(0).unwrap();
     f.write_at(b"bbbb\n", 5).unwrap(); // a 5-byte hole, then a line
-    assert!(wait_for(Duration::from_secs(10), || env
-        .mirror_history("app.log")
-        == b"aaaa\nbbbb\n"));
+    assert!(env.mirror_becomes(b"aaaa\nbbbb\n"));
     assert!(d.stop().success());
 }
 
@@ -464,9 +436,7 @@ fn mirror_mode_follows_the_source_and_owner_is_configurable() {
     std::fs::write(env.log("app.log"), b"x\n").unwrap();
     set_mode(&env.log("app.log"), 0o600);
     let mut d = env.daemon();
-    assert!(wait_for(Duration::from_secs(10), || env
-        .mirror_history("app.log")
-        == b"x\n"));
+    assert!(env.mirror_becomes(b"x\n"));
     assert!(d.stop().success());
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(env.mirror_dir().join("app.log")).unwrap();
