@@ -1398,3 +1398,6 @@ pub fn reopen(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
