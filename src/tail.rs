@@ -325,9 +325,10 @@ impl Tailer {
     pub fn pump(&mut self, mut emit: impl FnMut(Line<'_>)) -> std::io::Result<Pumped> {
         let mut out = Pumped::default();
         let size = self.size()?;
-        if size < self.split.pos() {
-            // Truncated under us (an external copy-truncate): everything now
-            // in the file is new.
+        // Truncated under us (an external copy-truncate), possibly already
+        // regrown past where we were: everything now in the file is new.
+        let regrown = size > self.split.pos() && self.fp.len > 0 && !self.fp.matches(&self.file);
+        if size < self.split.pos() || regrown {
             out.truncated = true;
             self.committed = 0;
             self.split.reset(0);

@@ -704,3 +704,26 @@ fn hostile_lines_are_mirrored_without_a_leak_or_a_crash() {
     );
     assert_eq!(lines[4], b"a\0b secret=[REDACTED]".as_slice());
 }
+
+/// Truncated by someone else and regrown past the old offset before the
+/// daemon looked: the fingerprint tells, and the new content is mirrored.
+#[test]
+fn truncation_hidden_by_regrowth_is_caught_by_the_fingerprint() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "");
+    std::fs::write(env.log("app.log"), b"old 1\nold 2\n").unwrap();
+    let mut d = env.daemon();
+    assert!(env.mirror_becomes(b"old 1\nold 2\n"));
+    // Frozen, so it cannot read between the truncate and the regrowth.
+    d.signal(libc::SIGSTOP);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.log("app.log"))
+        .unwrap();
+    f.set_len(0).unwrap();
+    use std::os::unix::fs::FileExt;
+    f.write_at(b"new content, longer than before\n", 0).unwrap();
+    d.signal(libc::SIGCONT);
+    assert!(env.mirror_becomes(b"old 1\nold 2\nnew content, longer than before\n"));
+    assert!(d.stop().success());
+}
