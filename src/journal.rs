@@ -1,23 +1,47 @@
 //! The audit journal: one NDJSON record per action (rotate, compress, delete,
-//! reload, error …), appended to `state_dir/journal.ndjson`.
+//! reload, error …), appended to `state_dir/journal.ndjson`, hash-chained.
 //!
 //! This is the one place that writes records, and every record also goes to
 //! the daemon's own log through `tracing`, so the core reports through a single
 //! interface. Each record is serialised once and written with one `write` on
-//! an `O_APPEND` descriptor, then fsynced, so a record is either whole or (on a
-//! crash mid-write) a torn last line that a reader skips. Hash chaining of the
-//! written bytes is layered on here later; nothing else may format records.
+//! an `O_APPEND` descriptor, then fsynced.
+//!
+//! The chain: a record's line is
+//! `{"_v":1,"_seq":N,"_prev":"<hash of record N-1>",<event…>,"_hash":"<hex>"}`
+//! where `_hash` is SHA-256 over [`DOMAIN`] followed by the line's exact bytes
+//! up to (not including) `,"_hash"`. The bytes hashed are the bytes written,
+//! never a re-serialised copy, so a verifier needs no JSON canonical form: it
+//! finds the last `,"_hash":"` (a JSON string cannot hold that sequence
+//! unescaped) and hashes what precedes it. `_seq` never resets. A torn last
+//! line from a crash is cut at the next open and a `recovered` record says so.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// The file name of the journal inside `state_dir`.
 pub const FILE_NAME: &str = "journal.ndjson";
+/// The record format version (`_v`).
+pub const VERSION: u32 = 1;
+/// Domain separation for record hashes.
+pub const DOMAIN: &[u8] = b"logwarden-journal-v1\0";
+/// `_prev` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// What separates a record's hashed bytes from its `_hash`.
+pub const HASH_FIELD: &[u8] = b",\"_hash\":\"";
+
+/// The hash of a record line's bytes before `,"_hash"`.
+pub fn record_hash(prefix: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(DOMAIN);
+    h.update(prefix);
+    crate::tail::hex(&h.finalize())
+}
 
 /// A file an action touched.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -51,6 +75,13 @@ pub struct Record {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// This boot (`/proc/sys/kernel/random/boot_id`), set when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot: Option<String>,
+    /// Microseconds since boot (CLOCK_BOOTTIME), set when written: orders
+    /// records within a boot whatever the wall clock does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mono_us: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -75,6 +106,8 @@ impl Record {
             reason: None,
             status: Status::Ok,
             error: None,
+            boot: None,
+            mono_us: None,
         }
     }
 
@@ -123,21 +156,79 @@ impl Record {
 pub struct Journal {
     file: Option<File>,
     path: PathBuf,
+    /// The last record's `_seq` and `_hash`.
+    seq: u64,
+    prev: String,
+    boot: Option<String>,
+}
+
+/// The `_seq` and `_hash` of a record line, if it is a chained record.
+pub fn tip_of(line: &[u8]) -> Option<(u64, String)> {
+    #[derive(serde::Deserialize)]
+    struct Tip {
+        _seq: u64,
+        _hash: String,
+    }
+    let t: Tip = serde_json::from_slice(line).ok()?;
+    Some((t._seq, t._hash))
 }
 
 impl Journal {
-    /// Open (creating, mode 0600) the journal in `state_dir`.
+    /// Open (creating, mode 0600) the journal in `state_dir`, find the tip of
+    /// its chain, and cut a torn last line (journaling that it did).
     pub fn open(state_dir: &Path) -> io::Result<Journal> {
         let path = state_dir.join(FILE_NAME);
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .mode(0o600)
             .open(&path)?;
-        Ok(Journal {
+        let len = file.metadata()?.len();
+        // The last complete line, from the file's last 1 MiB.
+        let from = len.saturating_sub(1 << 20);
+        file.seek(SeekFrom::Start(from))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        let complete = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let torn = tail.len() - complete;
+        if torn > 0 {
+            file.set_len(from + complete as u64)?;
+            file.sync_data()?;
+        }
+        let last = tail[..complete.saturating_sub(1)]
+            .rsplit(|b| *b == b'\n')
+            .next()
+            .unwrap_or_default();
+        let (seq, prev) = if last.is_empty() {
+            (0, GENESIS.to_string())
+        } else {
+            match tip_of(last) {
+                Some(t) => t,
+                None => {
+                    // Written before records were chained: keep it aside, start a chain.
+                    drop(file);
+                    let aside = state_dir.join(format!("{FILE_NAME}.unchained"));
+                    std::fs::rename(&path, &aside)?;
+                    return Journal::open(state_dir);
+                }
+            }
+        };
+        let mut j = Journal {
             file: Some(file),
             path,
-        })
+            seq,
+            prev,
+            boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .ok()
+                .map(|s| s.trim().to_string()),
+        };
+        if torn > 0 {
+            j.record(Record::ok(Utc::now(), "recovered").new_value(format!(
+                "cut a torn last record ({torn} bytes) left by a crash"
+            )));
+        }
+        Ok(j)
     }
 
     /// A journal that only logs (for `--dry-run` and `check`).
@@ -145,6 +236,9 @@ impl Journal {
         Journal {
             file: None,
             path: PathBuf::new(),
+            seq: 0,
+            prev: GENESIS.to_string(),
+            boot: None,
         }
     }
 
@@ -152,27 +246,166 @@ impl Journal {
         &self.path
     }
 
+    /// The chain's tip: the last record's `_seq` and `_hash`.
+    pub fn tip(&self) -> (u64, &str) {
+        (self.seq, &self.prev)
+    }
+
+    /// The exact line for `r` as the next record of the chain.
+    fn line(&self, r: &Record) -> serde_json::Result<(Vec<u8>, String)> {
+        let body = serde_json::to_vec(r)?;
+        let mut line = format!(
+            "{{\"_v\":{VERSION},\"_seq\":{},\"_prev\":\"{}\",",
+            self.seq + 1,
+            self.prev
+        )
+        .into_bytes();
+        // The event's fields, without its braces.
+        line.extend_from_slice(&body[1..body.len() - 1]);
+        let hash = record_hash(&line);
+        line.extend_from_slice(HASH_FIELD);
+        line.extend_from_slice(hash.as_bytes());
+        line.extend_from_slice(b"\"}\n");
+        Ok((line, hash))
+    }
+
     /// Append one record and log it. A journal write failure is logged, not
     /// propagated: losing an audit line must not stop rotation (which would
     /// grow logs until the disk fills); the failure itself is visible in the
     /// daemon's log.
-    pub fn record(&mut self, r: Record) {
+    pub fn record(&mut self, mut r: Record) {
         log(&r);
-        let Some(file) = self.file.as_mut() else {
+        if self.file.is_none() {
             return;
-        };
-        let mut line = match serde_json::to_vec(&r) {
+        }
+        r.boot = self.boot.clone();
+        r.mono_us = Some(crate::clock::boottime().as_micros() as u64);
+        let (line, hash) = match self.line(&r) {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!("cannot serialise journal record: {e}");
                 return;
             }
         };
-        line.push(b'\n');
-        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
-            tracing::error!("cannot append to journal {}: {e}", self.path.display());
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        let before = file.metadata().map(|m| m.len()).ok();
+        match file.write_all(&line).and_then(|()| file.sync_data()) {
+            Ok(()) => {
+                self.seq += 1;
+                self.prev = hash;
+            }
+            Err(e) => {
+                tracing::error!("cannot append to journal {}: {e}", self.path.display());
+                // Never leave half a record for the next one to follow.
+                if let Some(len) = before {
+                    let _ = file.set_len(len);
+                }
+            }
         }
     }
+}
+
+/// The chain as read back: what `verify` reports when it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub records: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub tip: String,
+    pub first_ts: Option<String>,
+    pub last_ts: Option<String>,
+}
+
+/// Where and why a chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub why: String,
+}
+
+/// Verify a journal's bytes: every line a record whose `_hash` is the hash
+/// of its own bytes, whose `_seq` follows the previous one by one and whose
+/// `_prev` is the previous `_hash`. `start` is the (seq, hash) the first
+/// record must follow (`(0, GENESIS)` for the first file of a chain).
+/// Catches a modified, inserted, deleted or reordered record; a removed tail
+/// needs a tip known from elsewhere (a shipped checkpoint) to compare with.
+pub fn verify_chain(bytes: &[u8], start: (u64, &str)) -> Result<Chain, Broken> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        _v: u32,
+        _seq: u64,
+        _prev: String,
+        _hash: String,
+        ts: Option<String>,
+    }
+    let (mut seq, mut prev) = (start.0, start.1.to_string());
+    let mut chain = Chain {
+        records: 0,
+        first_seq: seq + 1,
+        last_seq: seq,
+        tip: prev.clone(),
+        first_ts: None,
+        last_ts: None,
+    };
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        let line = bytes.iter().filter(|b| **b == b'\n').count() + 1;
+        return Err(Broken {
+            line,
+            why: "the last record is torn (no newline): the file was cut or is being written"
+                .into(),
+        });
+    }
+    if bytes.is_empty() {
+        return Ok(chain);
+    }
+    for (i, line) in bytes[..bytes.len() - 1].split(|b| *b == b'\n').enumerate() {
+        let no = i + 1;
+        let bad = |why: String| Broken { line: no, why };
+        let head: Head =
+            serde_json::from_slice(line).map_err(|e| bad(format!("not a journal record ({e})")))?;
+        if head._v != VERSION {
+            return Err(bad(format!("unknown record version {}", head._v)));
+        }
+        let at = memchr::memmem::rfind(line, HASH_FIELD)
+            .ok_or_else(|| bad("no _hash field at the end".into()))?;
+        let want = record_hash(&line[..at]);
+        if head._hash != want {
+            return Err(bad(format!(
+                "record _seq {}: its bytes do not match its _hash (modified after it was written)",
+                head._seq
+            )));
+        }
+        if head._seq != seq + 1 {
+            return Err(bad(format!(
+                "record _seq {} follows _seq {seq}: {}",
+                head._seq,
+                if head._seq > seq + 1 {
+                    format!("{} record(s) missing (deleted)", head._seq - seq - 1)
+                } else {
+                    "out of order or repeated (reordered or inserted)".to_string()
+                }
+            )));
+        }
+        if head._prev != prev {
+            return Err(bad(format!(
+                "record _seq {}: _prev does not name the record before it (inserted, replaced or reordered)",
+                head._seq
+            )));
+        }
+        seq = head._seq;
+        prev = head._hash;
+        chain.records += 1;
+        chain.last_seq = seq;
+        chain.tip = prev.clone();
+        if chain.first_ts.is_none() {
+            chain.first_ts = head.ts.clone();
+        }
+        chain.last_ts = head.ts;
+    }
+    Ok(chain)
 }
 
 fn log(r: &Record) {
@@ -196,26 +429,135 @@ fn log(r: &Record) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_are_one_json_line_each_in_field_order() {
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap()
+    }
+
+    /// A journal of `n` records; returns its bytes.
+    fn journal(n: usize) -> (tempfile::TempDir, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path()).unwrap();
-        let now = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        for i in 0..n {
+            j.record(Record::ok(now(), "rotate").new_value(format!("cut {i}")));
+        }
+        let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        (dir, bytes)
+    }
+
+    fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
+        bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| l.to_vec())
+            .collect()
+    }
+
+    fn join(lines: &[Vec<u8>]) -> Vec<u8> {
+        lines
+            .iter()
+            .flat_map(|l| [l.as_slice(), b"\n"].concat())
+            .collect()
+    }
+
+    fn broken(bytes: &[u8]) -> Broken {
+        verify_chain(bytes, (0, GENESIS)).unwrap_err()
+    }
+
+    #[test]
+    fn records_are_chained_lines_in_field_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
         j.record(
-            Record::ok(now, "rotate")
+            Record::ok(now(), "rotate")
                 .source("s")
                 .resource(Path::new("/x/a.log"), Some(7), Some(10))
                 .strategy("rename", "no writer"),
         );
-        j.record(Record::failed(now, "compress", "disk full"));
+        j.record(Record::failed(now(), "compress", "disk full"));
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with(r#"{"ts":"2026-09-21T14:13:20.000000Z","action":"rotate","actor":"logwarden","source":"s","resource":{"path":"/x/a.log","inode":7,"size":10}"#), "{}", lines[0]);
+        assert!(lines[0].starts_with(&format!(r#"{{"_v":1,"_seq":1,"_prev":"{GENESIS}","ts":"2026-09-21T14:13:20.000000Z","action":"rotate","actor":"logwarden","source":"s","resource":{{"path":"/x/a.log","inode":7,"size":10}}"#)), "{}", lines[0]);
         assert!(lines[1].contains(r#""status":"failed","error":"disk full""#));
+        assert!(lines[1].starts_with(r#"{"_v":1,"_seq":2,"_prev":""#));
+        let c = verify_chain(text.as_bytes(), (0, GENESIS)).unwrap();
+        assert_eq!((c.records, c.last_seq), (2, 2));
+        assert_eq!(c.tip, j.tip().1);
         let mode = std::fs::metadata(dir.path().join(FILE_NAME))
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
             .unwrap();
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn the_chain_continues_across_opens_and_a_torn_tail_is_cut() {
+        let (dir, _) = journal(3);
+        // A crash mid-write leaves half a record.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(FILE_NAME))
+            .unwrap();
+        f.write_all(b"{\"_v\":1,\"_seq\":4,\"_pr").unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.tip().0, 4, "a `recovered` record follows _seq 3");
+        j.record(Record::ok(now(), "startup"));
+        let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        let c = verify_chain(&bytes, (0, GENESIS)).unwrap();
+        assert_eq!(c.records, 5);
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""action":"recovered""#));
+    }
+
+    #[test]
+    fn every_kind_of_tampering_is_named() {
+        let (_d, bytes) = journal(6);
+        let l = lines(&bytes);
+        // A flipped byte.
+        let mut m = l.clone();
+        let at = m[2].len() / 2;
+        m[2][at] ^= 0x01;
+        let b = broken(&join(&m));
+        assert_eq!(b.line, 3);
+        assert!(
+            b.why.contains("modified") || b.why.contains("not a journal record"),
+            "{b:?}"
+        );
+        // A deleted record.
+        let mut m = l.clone();
+        m.remove(3);
+        let b = broken(&join(&m));
+        assert_eq!(b.line, 4);
+        assert!(b.why.contains("1 record(s) missing"), "{b:?}");
+        // Two records swapped.
+        let mut m = l.clone();
+        m.swap(1, 2);
+        let b = broken(&join(&m));
+        assert_eq!(b.line, 2);
+        // A forged record with a correct-looking hash over its own bytes,
+        // inserted in the middle: the records after it no longer follow.
+        let mut m = l.clone();
+        let prefix = format!(
+            r#"{{"_v":1,"_seq":3,"_prev":"{GENESIS}","ts":"x","action":"rotate","actor":"logwarden","status":"ok""#
+        );
+        let forged = format!(
+            "{prefix},\"_hash\":\"{}\"}}",
+            record_hash(prefix.as_bytes())
+        );
+        m.insert(2, forged.into_bytes());
+        let b = broken(&join(&m));
+        assert_eq!(b.line, 3);
+        assert!(
+            b.why.contains("_prev") || b.why.contains("out of order"),
+            "{b:?}"
+        );
+        // A truncated (torn) tail.
+        let all = join(&l);
+        let b = broken(&all[..all.len() - 10]);
+        assert!(b.why.contains("torn"), "{b:?}");
+        // A blank line slipped in.
+        let mut m = l.clone();
+        m.insert(1, Vec::new());
+        assert_eq!(broken(&join(&m)).line, 2);
+        // Untouched: clean.
+        assert_eq!(verify_chain(&bytes, (0, GENESIS)).unwrap().records, 6);
     }
 }
