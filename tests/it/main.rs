@@ -4,6 +4,7 @@
 mod harness;
 
 mod cli;
+mod journal;
 mod lifecycle;
 mod mirror;
 mod mirror_model;
