@@ -167,17 +167,29 @@ fn verify(cfg: &Config, paths: &[PathBuf]) -> ExitCode {
             }
         };
         match crate::journal::verify_chain(&bytes, (0, crate::journal::GENESIS)) {
-            Ok(c) => out.push(format!(
-                "ok: {}: {} record(s), _seq {}..{}, {} .. {}, {} bytes; tip {}",
-                p.display(),
-                c.records,
-                c.first_seq.min(c.last_seq),
-                c.last_seq,
-                c.first_ts.as_deref().unwrap_or("-"),
-                c.last_ts.as_deref().unwrap_or("-"),
-                bytes.len(),
-                c.tip
-            )),
+            Ok(c) => {
+                let files = match crate::journal::files::verify_files(&bytes) {
+                    Ok(f) => f,
+                    Err(why) => {
+                        eprintln!("logwarden verify: {why}");
+                        return ExitCode::from(1);
+                    }
+                };
+                out.push(format!(
+                    "ok: {}: {} record(s), _seq {}..{}, {} .. {}, {} bytes; tip {}; {} archive(s) checked ({} bytes), {} deleted by retention",
+                    p.display(),
+                    c.records,
+                    c.first_seq.min(c.last_seq),
+                    c.last_seq,
+                    c.first_ts.as_deref().unwrap_or("-"),
+                    c.last_ts.as_deref().unwrap_or("-"),
+                    bytes.len(),
+                    c.tip,
+                    files.checked,
+                    files.bytes,
+                    files.deleted
+                ))
+            }
             Err(b) => {
                 eprintln!("logwarden verify: {}:{}: {}", p.display(), b.line, b.why);
                 return ExitCode::from(1);

@@ -17,6 +17,7 @@ use flate2::{read::MultiGzDecoder, write::GzEncoder, Compression, Crc};
 use crate::archive::Archive;
 use crate::safe_dir::{self, SafeDir};
 use crate::sparse::Copier;
+use sha2::{Digest, Sha256};
 
 /// What a compression produced.
 #[derive(Debug, Clone)]
@@ -24,6 +25,10 @@ pub struct Compressed {
     pub gz_name: String,
     pub in_bytes: u64,
     pub out_bytes: u64,
+    /// SHA-256 (hex) of the uncompressed content and of the .gz file, for
+    /// the journal: `verify` recomputes both.
+    pub content_sha256: String,
+    pub file_sha256: String,
 }
 
 /// Compress the plain archive `a` (which must not be `.gz`) in `dir`.
@@ -40,7 +45,7 @@ pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
     let result = (|| {
         // Every member was verified as it was made (see `verify_member`);
         // what remains to check is that all of them reached the file.
-        let (in_bytes, _crc, written) = encode(&src, &out)?;
+        let (in_bytes, _crc, written, content, file) = encode(&src, &out)?;
         safe_dir::copy_owner_and_mode(&out, &meta)?;
         out.sync_all()?;
         let out_bytes = safe_dir::fstat(&out)?.size;
@@ -50,9 +55,9 @@ pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
                 dir.join(&tmp).display()
             )));
         }
-        Ok((in_bytes, out_bytes))
+        Ok((in_bytes, out_bytes, content, file))
     })();
-    let (in_bytes, out_bytes) = match result {
+    let (in_bytes, out_bytes, content_sha256, file_sha256) = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = dir.unlink(&tmp);
@@ -69,6 +74,8 @@ pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
         gz_name: gz,
         in_bytes,
         out_bytes,
+        content_sha256,
+        file_sha256,
     })
 }
 
@@ -81,9 +88,10 @@ const CHUNK: usize = 4 << 20;
 const THREADS: usize = 2;
 
 /// Stream `src` (without holes, see `sparse`) into `out` as gzip; returns
-/// the bytes compressed, their CRC-32 and the compressed length. Memory stays
-/// bounded: at most `THREADS` chunks in flight plus the one being filled.
-fn encode(src: &File, out: &File) -> io::Result<(u64, u32, u64)> {
+/// the bytes compressed, their CRC-32, the compressed length, and the
+/// SHA-256 of the content and of the compressed file. Memory stays bounded:
+/// at most `THREADS` chunks in flight plus the one being filled.
+fn encode(src: &File, out: &File) -> io::Result<(u64, u32, u64, String, String)> {
     let size = safe_dir::fstat(src)?.size;
     let members = Members::new(BufWriter::with_capacity(256 * 1024, out));
     let mut c = Copier::new(
@@ -92,14 +100,16 @@ fn encode(src: &File, out: &File) -> io::Result<(u64, u32, u64)> {
             inner: members,
             crc: Crc::new(),
             n: 0,
+            sha: Sha256::new(),
         },
     );
     c.copy(0, size)?;
     let t = c.into_inner();
     let (n, sum) = (t.n, t.crc.sum());
-    let (mut out, written) = t.inner.finish()?;
+    let content = crate::tail::hex(&t.sha.finalize());
+    let (mut out, written, file) = t.inner.finish()?;
     out.flush()?;
-    Ok((n, sum, written))
+    Ok((n, sum, written, content, file))
 }
 
 /// Check a freshly made gzip member against its input by decompressing it
@@ -138,8 +148,9 @@ struct Members<W: Write> {
     chunk: Vec<u8>,
     in_flight: std::collections::VecDeque<std::thread::JoinHandle<io::Result<Vec<u8>>>>,
     wrote_any: bool,
-    /// Compressed bytes written so far.
+    /// Compressed bytes written so far, and their SHA-256.
     written: u64,
+    sha: Sha256,
 }
 
 impl<W: Write> Members<W> {
@@ -150,6 +161,7 @@ impl<W: Write> Members<W> {
             in_flight: Default::default(),
             wrote_any: false,
             written: 0,
+            sha: Sha256::new(),
         }
     }
 
@@ -179,21 +191,23 @@ impl<W: Write> Members<W> {
                 .join()
                 .map_err(|_| io::Error::other("a compression thread panicked"))??;
             self.out.write_all(&member)?;
+            self.sha.update(&member);
             self.written += member.len() as u64;
         }
         Ok(())
     }
 
-    /// Compress what is left and write every member; returns the writer
-    /// and the compressed length.
-    fn finish(mut self) -> io::Result<(W, u64)> {
+    /// Compress what is left and write every member; returns the writer,
+    /// the compressed length and its SHA-256.
+    fn finish(mut self) -> io::Result<(W, u64, String)> {
         if !self.chunk.is_empty() || !self.wrote_any {
             self.submit()?;
         }
         while !self.in_flight.is_empty() {
             self.collect_one()?;
         }
-        Ok((self.out, self.written))
+        let sha = crate::tail::hex(&self.sha.finalize());
+        Ok((self.out, self.written, sha))
     }
 }
 
@@ -218,12 +232,14 @@ struct Tally<W: Write> {
     inner: W,
     crc: Crc,
     n: u64,
+    sha: Sha256,
 }
 
 impl<W: Write> Write for Tally<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let k = self.inner.write(buf)?;
         self.crc.update(&buf[..k]);
+        self.sha.update(&buf[..k]);
         self.n += k as u64;
         Ok(k)
     }
@@ -261,6 +277,7 @@ fn crc_of_plain(f: &File) -> io::Result<(u64, u32)> {
             inner: io::sink(),
             crc: Crc::new(),
             n: 0,
+            sha: Sha256::new(),
         },
     );
     c.copy(0, size)?;

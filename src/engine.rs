@@ -619,11 +619,8 @@ fn house_source(
                         .source(&src.name)
                         .resource(&path, Some(meta.ino), Some(c.in_bytes))
                         .old(path.display())
-                        .new_value(format!(
-                            "{} ({} bytes)",
-                            dir.join(&c.gz_name).display(),
-                            c.out_bytes
-                        ));
+                        .new_value(dir.join(&c.gz_name).display())
+                        .hashes(Some(c.content_sha256.clone()), Some(c.file_sha256.clone()));
                     if let Some(n) = note.take() {
                         r.reason = Some(n);
                     }
@@ -694,6 +691,9 @@ fn house_source(
                 report.deleted += 1;
                 continue;
             }
+            // The deleted file's final hash, so `verify` can tell this
+            // deletion (journaled) from one nobody journaled.
+            let final_sha = dir.open_read(&d.name).ok().and_then(|f| sha256_of(&f).ok());
             match dir.unlink(&d.name) {
                 Ok(()) => {
                     report.deleted += 1;
@@ -702,7 +702,8 @@ fn house_source(
                         .push(format!("deleted {} ({})", path.display(), d.reason));
                     let mut r = Record::ok(now, "retention.delete")
                         .source(&src.name)
-                        .resource(&path, meta.map(|m| m.ino), meta.map(|m| m.size));
+                        .resource(&path, meta.map(|m| m.ino), meta.map(|m| m.size))
+                        .hashes(None, final_sha);
                     r.reason = Some(d.reason);
                     journal(jr, r);
                 }
@@ -721,6 +722,23 @@ fn house_source(
     if !dry_run {
         let _ = dir.sync();
     }
+}
+
+/// SHA-256 (hex) of a file's bytes.
+pub fn sha256_of(f: &std::fs::File) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut h = Sha256::new();
+    let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(crate::tail::hex(&h.finalize()))
 }
 
 fn scan_holders(metas: &HashMap<String, crate::safe_dir::Meta>) -> Holders {

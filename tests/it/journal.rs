@@ -120,7 +120,54 @@ fn a_real_run_verifies_and_every_tampering_is_named() {
     assert!(!ok && msg.contains("torn"), "{msg}");
     // Restored, it verifies again.
     write_lines(&env, &original);
+    let (ok, msg) = verify(&env);
+    assert!(ok, "{msg}");
+    assert!(!msg.contains(" 0 archive(s) checked"), "{msg}");
+
+    // Archives: a byte flipped inside one, then one deleted behind
+    // retention's back.
+    let mut gz: Vec<_> = std::fs::read_dir(env.mirror_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "gz"))
+        .collect();
+    gz.sort();
+    let victim = gz[0].clone();
+    let good = std::fs::read(&victim).unwrap();
+    let mut bad = good.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0x01;
+    std::fs::write(&victim, &bad).unwrap();
+    let (ok, msg) = verify(&env);
+    assert!(
+        !ok && msg.contains(&victim.display().to_string()) && msg.contains("changed"),
+        "{msg}"
+    );
+    std::fs::remove_file(&victim).unwrap();
+    let (ok, msg) = verify(&env);
+    assert!(
+        !ok && msg.contains("missing, and no retention.delete"),
+        "{msg}"
+    );
+    std::fs::write(&victim, &good).unwrap();
     assert!(verify(&env).0);
+}
+
+/// Archives retention deleted (and journaled) are not missing.
+#[test]
+fn archives_deleted_by_retention_still_verify() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"\nmax_archives = 2", "");
+    for i in 0..5 {
+        std::fs::write(env.log("app.log"), format!("round {i}\n")).unwrap();
+        assert!(env.run(&["rotate"]).status.success());
+    }
+    let (ok, msg) = verify(&env);
+    assert!(ok, "{msg}");
+    assert!(
+        msg.contains("2 archive(s) checked") && msg.contains("3 deleted by retention"),
+        "{msg}"
+    );
 }
 
 #[test]

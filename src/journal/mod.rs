@@ -15,6 +15,8 @@
 //! unescaped) and hashes what precedes it. `_seq` never resets. A torn last
 //! line from a crash is cut at the next open and a `recovered` record says so.
 
+pub mod files;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -75,6 +77,12 @@ pub struct Record {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// SHA-256 (hex) of the content a file holds (for a .gz: decompressed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+    /// SHA-256 (hex) of the file's bytes as stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
     /// This boot (`/proc/sys/kernel/random/boot_id`), set when written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
@@ -106,6 +114,8 @@ impl Record {
             reason: None,
             status: Status::Ok,
             error: None,
+            content_sha256: None,
+            file_sha256: None,
             boot: None,
             mono_us: None,
         }
@@ -141,6 +151,13 @@ impl Record {
 
     pub fn new_value(mut self, v: impl ToString) -> Record {
         self.new = Some(v.to_string());
+        self
+    }
+
+    /// The hashes a file is bound to (`verify` recomputes them).
+    pub fn hashes(mut self, content: Option<String>, file: Option<String>) -> Record {
+        self.content_sha256 = content;
+        self.file_sha256 = file;
         self
     }
 
