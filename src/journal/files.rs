@@ -1,9 +1,13 @@
 //! The files the journal vouches for: every `compress` record binds an
 //! archive to the SHA-256 of its bytes and of its decompressed content; a
-//! `retention.delete` record says an archive is gone on purpose. `verify`
-//! recomputes both hashes of every archive still expected (gzip read with a
-//! multi-member decoder, streaming, bounded memory) and fails on one that is
-//! missing without a deletion record, or whose bytes changed.
+//! `retention.delete` record says an archive is gone on purpose; `segment`
+//! records bind a mirror's bytes `[0, n)` as they are written (a rolling
+//! SHA-256), and follow the mirror through its cut (`rotate`, same inode)
+//! into its archive, whose content hash must then be the last segment's.
+//! `verify` recomputes every hash still expected (gzip read with a
+//! multi-member decoder, streaming, bounded memory) and fails on a file that
+//! is missing without a deletion record, shorter than vouched for, or whose
+//! bytes changed.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -24,10 +28,25 @@ struct Expect {
     file: String,
 }
 
+/// A mirror followed by inode from its segment records to where it is now.
+struct Track {
+    ino: u64,
+    /// Where it is now (live name, archive name, or the .gz).
+    path: String,
+    /// The last segment: bytes vouched for, their rolling hash, its _seq.
+    len: u64,
+    sha: String,
+    seq: u64,
+    /// Compressed into (content hash, content length).
+    compressed: Option<(String, u64)>,
+    gone: bool,
+}
+
 /// Check the archives the records in `bytes` (a verified chain) vouch for.
 /// Err names the file and why.
 pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
     let mut expect: BTreeMap<String, Expect> = BTreeMap::new();
+    let mut tracks: Vec<Track> = Vec::new();
     let mut out = Files::default();
     for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
@@ -37,8 +56,54 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
             continue;
         }
         let seq = v["_seq"].as_u64().unwrap_or(0);
+        let ino = v["resource"]["inode"].as_u64();
+        let rpath = v["resource"]["path"].as_str().unwrap_or("");
+        let open = |tracks: &mut Vec<Track>, ino: Option<u64>, path: &str| {
+            ino.and_then(|i| {
+                tracks
+                    .iter()
+                    .rposition(|t| t.ino == i && t.path == path && !t.gone)
+            })
+        };
         match v["action"].as_str() {
+            Some("segment") => {
+                let (Some(i), Some(sha)) = (ino, v["content_sha256"].as_str()) else {
+                    continue;
+                };
+                let len = v["resource"]["size"].as_u64().unwrap_or(0);
+                match open(&mut tracks, ino, rpath) {
+                    Some(k) if tracks[k].compressed.is_none() => {
+                        let t = &mut tracks[k];
+                        t.len = len;
+                        t.sha = sha.to_string();
+                        t.seq = seq;
+                    }
+                    _ => tracks.push(Track {
+                        ino: i,
+                        path: rpath.to_string(),
+                        len,
+                        sha: sha.to_string(),
+                        seq,
+                        compressed: None,
+                        gone: false,
+                    }),
+                }
+            }
+            Some("rotate") => {
+                if let (Some(k), Some(new)) = (open(&mut tracks, ino, rpath), v["new"].as_str()) {
+                    tracks[k].path = new.to_string();
+                }
+            }
             Some("compress") => {
+                if let (Some(k), Some(new), Some(content)) = (
+                    open(&mut tracks, ino, rpath),
+                    v["new"].as_str(),
+                    v["content_sha256"].as_str(),
+                ) {
+                    let size = v["resource"]["size"].as_u64().unwrap_or(0);
+                    tracks[k].path = new.to_string();
+                    tracks[k].compressed = Some((content.to_string(), size));
+                }
                 let (Some(path), Some(content), Some(file)) = (
                     v["new"].as_str(),
                     v["content_sha256"].as_str(),
@@ -59,6 +124,9 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
                 if let Some(p) = v["resource"]["path"].as_str() {
                     if expect.remove(p).is_some() {
                         out.deleted += 1;
+                    }
+                    for t in tracks.iter_mut().filter(|t| t.path == p) {
+                        t.gone = true;
                     }
                 }
             }
@@ -95,6 +163,54 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
         }
         out.checked += 1;
         out.bytes += n;
+    }
+    for t in tracks.iter().filter(|t| !t.gone) {
+        match &t.compressed {
+            // The archive's own hashes were checked above; its content must
+            // be what the segments vouched for.
+            Some((content, size)) => {
+                if t.len > *size {
+                    return Err(format!(
+                        "{}: the mirror was archived shorter ({size} bytes) than its segment records vouch for ({} bytes, _seq {})",
+                        t.path, t.len, t.seq
+                    ));
+                }
+                if t.len == *size && *content != t.sha {
+                    return Err(format!(
+                        "{}: the archived mirror differs from its segment records (_seq {}): changed before it was compressed",
+                        t.path, t.seq
+                    ));
+                }
+            }
+            None => {
+                let f = match std::fs::File::open(&t.path) {
+                    Ok(f) => f,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(format!(
+                            "{}: mirror missing, and no retention.delete record says it was deleted (segment _seq {})",
+                            t.path, t.seq
+                        ))
+                    }
+                    Err(err) => return Err(format!("{}: cannot read: {err}", t.path)),
+                };
+                let (sha, n) = hash(std::io::Read::take(&f, t.len))
+                    .map_err(|err| format!("{}: cannot read: {err}", t.path))?;
+                if n < t.len {
+                    return Err(format!(
+                        "{}: mirror truncated: {n} bytes, its segment records vouch for {} (_seq {})",
+                        t.path, t.len, t.seq
+                    ));
+                }
+                if sha != t.sha {
+                    return Err(format!(
+                        "{}: mirror bytes changed: they differ from segment _seq {} (an edit, deletion or reordering of lines)",
+                        t.path, t.seq
+                    ));
+                }
+                out.checked += 1;
+                out.bytes += n;
+            }
+        }
     }
     Ok(out)
 }

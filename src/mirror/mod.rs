@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rustix::fs::FallocateFlags;
+use sha2::{Digest, Sha256};
 
 use crate::archive::{self, Archive};
 use crate::config::{Config, Mode, Source};
@@ -50,6 +51,9 @@ use checkpoint::{Checkpoint, InputCk, MirrorCk, Shift, SourceCk};
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
 /// ...or after this many unsynced mirror bytes.
 pub const SYNC_BYTES: u64 = 4 << 20;
+/// How often `segment` records bind the mirrors' bytes while lines flow
+/// (also at every mirror cut and at shutdown).
+pub const SEGMENT_INTERVAL: Duration = Duration::from_secs(10);
 /// How often a failed mirror write is retried, and renamed files re-checked.
 pub const RETRY: Duration = Duration::from_secs(1);
 /// Appended to a line flushed without its newline.
@@ -80,12 +84,20 @@ struct Mirror {
     id: Identity,
     len: u64,
     synced: u64,
+    /// SHA-256 over the mirror's bytes `[0, len)`, and its line count: what
+    /// `segment` records bind.
+    sha: Sha256,
+    lines: u64,
+    /// `len` when the last segment record was made.
+    seg_at: u64,
 }
 
-/// A checkpoint to make durable: fsync these mirrors, then save it.
+/// A checkpoint to make durable: fsync these mirrors, then save it, then
+/// journal the segment records (which describe only durable bytes).
 struct SyncJob {
     files: Vec<Arc<File>>,
     ck: Checkpoint,
+    segments: Vec<Record>,
     done: Option<std::sync::mpsc::SyncSender<std::io::Result<()>>>,
 }
 
@@ -99,7 +111,7 @@ struct Syncer {
 }
 
 impl Syncer {
-    fn start(state_dir: PathBuf) -> std::io::Result<Syncer> {
+    fn start(state_dir: PathBuf, jr: SharedJournal) -> std::io::Result<Syncer> {
         let (tx, rx) = std::sync::mpsc::channel::<SyncJob>();
         let busy = Arc::new(AtomicBool::new(false));
         let b = Arc::clone(&busy);
@@ -113,6 +125,11 @@ impl Syncer {
                         }
                         job.ck.save(&state_dir)
                     })();
+                    if r.is_ok() {
+                        for seg in job.segments {
+                            journal(&jr, seg);
+                        }
+                    }
                     b.store(false, AtomicOrdering::SeqCst);
                     match job.done {
                         Some(done) => {
@@ -171,7 +188,36 @@ impl Mirror {
             }
         }
         self.len += bytes.len() as u64;
+        self.sha.update(bytes);
+        self.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
         Ok(())
+    }
+
+    /// A mirror opened at `len`: its hash state is rebuilt from its bytes.
+    fn adopt(file: File, id: Identity, len: u64) -> std::io::Result<Mirror> {
+        let mut sha = Sha256::new();
+        let mut lines = 0u64;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        while at < len {
+            let want = buf.len().min((len - at) as usize);
+            let n = file.read_at(&mut buf[..want], at)?;
+            if n == 0 {
+                break;
+            }
+            sha.update(&buf[..n]);
+            lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            at += n as u64;
+        }
+        Ok(Mirror {
+            file: Arc::new(file),
+            id,
+            len: at,
+            synced: at,
+            sha,
+            lines,
+            seg_at: at,
+        })
     }
 }
 
@@ -217,6 +263,9 @@ pub struct Pipeline {
     syncer: Syncer,
     /// The last pump stopped at its read budget: run again at once.
     backlog: bool,
+    /// Segment records: when the last were made; make them at the next save.
+    last_segment: Instant,
+    segment_now: bool,
 }
 
 /// How copy-truncate removes a drained prefix in mirror mode.
@@ -257,6 +306,7 @@ impl Pipeline {
     /// Open every mirror-mode source and recover from the checkpoint.
     pub fn new(cfg: &Config, jr: SharedJournal, now: DateTime<Utc>) -> anyhow::Result<Pipeline> {
         let salt = redact::load_or_create_salt(&cfg.state_dir)?;
+        let jr_for_syncer = Arc::clone(&jr);
         let (ck, warning) = Checkpoint::load(&cfg.state_dir);
         if let Some(w) = warning {
             journal(
@@ -278,8 +328,10 @@ impl Pipeline {
             reported: HashSet::new(),
             out: Vec::new(),
             drain_checked: None,
-            syncer: Syncer::start(cfg.state_dir.clone())?,
+            syncer: Syncer::start(cfg.state_dir.clone(), Arc::clone(&jr_for_syncer))?,
             backlog: false,
+            last_segment: Instant::now(),
+            segment_now: false,
         };
         let mut ck = ck;
         for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
@@ -647,24 +699,41 @@ impl Pipeline {
             return Ok(());
         }
         // In the background: the readers go on while the disk syncs.
-        let (files, ck) = self.snapshot();
+        let (files, ck, segments) = self.snapshot();
         self.syncer.send(SyncJob {
             files,
             ck,
+            segments,
             done: None,
         })
     }
 
     /// The checkpoint as of now, and the mirrors to fsync before saving it.
-    fn snapshot(&mut self) -> (Vec<Arc<File>>, Checkpoint) {
+    fn snapshot(&mut self) -> (Vec<Arc<File>>, Checkpoint, Vec<Record>) {
         let mut ck = Checkpoint::default();
         let mut files = Vec::new();
+        let mut segments = Vec::new();
+        let seg_due = self.segment_now || self.last_segment.elapsed() >= SEGMENT_INTERVAL;
+        let now = Utc::now();
         for (name, pipe) in &mut self.pipes {
             let mut sck = SourceCk::default();
             for (base, m) in &mut pipe.mirrors {
                 if m.synced != m.len {
                     files.push(Arc::clone(&m.file));
                     m.synced = m.len;
+                }
+                if seg_due && m.len > m.seg_at {
+                    segments.push(
+                        Record::ok(now, "segment")
+                            .source(name)
+                            .resource(&pipe.out.join(base), Some(m.id.ino), Some(m.len))
+                            .new_value(format!(
+                                "bytes {}..{}, {} line(s) in all",
+                                m.seg_at, m.len, m.lines
+                            ))
+                            .hashes(Some(crate::tail::hex(&m.sha.clone().finalize())), None),
+                    );
+                    m.seg_at = m.len;
                 }
                 sck.mirrors.insert(
                     base.clone(),
@@ -693,20 +762,25 @@ impl Pipeline {
         for (name, p) in &self.parked {
             ck.sources.insert(name.clone(), p.ck.clone());
         }
+        if seg_due {
+            self.segment_now = false;
+            self.last_segment = Instant::now();
+        }
         self.dirty = false;
         self.unsynced = 0;
         self.last_sync = Instant::now();
-        (files, ck)
+        (files, ck, segments)
     }
 
     /// Make the mirrors and the checkpoint durable now (after any
     /// background save still in flight) and wait for it.
     fn save(&mut self) -> std::io::Result<()> {
-        let (files, ck) = self.snapshot();
+        let (files, ck, segments) = self.snapshot();
         let (done, rx) = std::sync::mpsc::sync_channel(1);
         self.syncer.send(SyncJob {
             files,
             ck,
+            segments,
             done: Some(done),
         })?;
         let r = rx
@@ -1050,6 +1124,13 @@ impl Pipeline {
             return Err(CutError::Changed(pipe.out.join(base).display().to_string()));
         }
         let meta = got;
+        // The mirror's final segment, journaled before the rename.
+        self.segment_now = true;
+        self.dirty = true;
+        self.save().map_err(io_err("save the tail checkpoint"))?;
+        let Some(pipe) = self.pipes.get_mut(source) else {
+            return Ok(None);
+        };
         let a = match rotate::rename(&pipe.out, base, &meta, label) {
             Ok(a) => a,
             Err(RenameFailed::Fallback(errno)) => {
@@ -1215,6 +1296,7 @@ impl Pipeline {
     pub fn shutdown(&mut self, now: DateTime<Utc>) {
         let _ = self.pump(now);
         self.summarize(now);
+        self.segment_now = true;
         self.dirty = true;
         if let Err(e) = self.save() {
             tracing::error!("cannot save the tail checkpoint: {e}");
@@ -1239,12 +1321,7 @@ fn create_mirror(
             // checkpointed (they are read again), or predate the state.
             let f = out.open_rw(base)?;
             let m = safe_dir::fstat(&f)?;
-            return Ok(Mirror {
-                id: Identity::from(&m),
-                len: m.size,
-                synced: m.size,
-                file: Arc::new(f),
-            });
+            return Mirror::adopt(f, Identity::from(&m), m.size);
         }
         Err(e) => return Err(e),
     };
@@ -1258,12 +1335,7 @@ fn create_mirror(
     rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(perm))?;
     let m = safe_dir::fstat(&file)?;
     let _ = out.sync();
-    Ok(Mirror {
-        id: Identity::from(&m),
-        len: 0,
-        synced: 0,
-        file: Arc::new(file),
-    })
+    Mirror::adopt(file, Identity::from(&m), 0)
 }
 
 /// Find the checkpointed mirror (under its live name, or an archive name if
@@ -1282,12 +1354,7 @@ fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<
             f.sync_data()?;
         }
         let len = m.size.min(mck.len);
-        return Ok(Some(Mirror {
-            file: Arc::new(f),
-            id: want,
-            len,
-            synced: len,
-        }));
+        return Mirror::adopt(f, want, len).map(Some);
     }
     for n in out.list()? {
         if archive::parse_for(base, &n).is_some_and(|a| !a.gz)

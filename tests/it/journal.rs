@@ -151,6 +151,38 @@ fn a_real_run_verifies_and_every_tampering_is_named() {
     );
     std::fs::write(&victim, &good).unwrap();
     assert!(verify(&env).0);
+
+    // The live mirror (some lines left in it by a last run that does not
+    // cut): a line edited, then a line deleted.
+    env.mirror_config("schedule = \"daily\"", "");
+    let mut d = env.daemon();
+    std::fs::write(env.log("app.log"), "seq=00000001 last\nseq=00000002 last\n").unwrap();
+    assert!(wait_for(Duration::from_secs(10), || std::fs::read(
+        env.mirror_dir().join("app.log")
+    )
+    .is_ok_and(|b| b.ends_with(b"seq=00000002 last\n"))));
+    assert!(d.stop().success());
+    let live = env.mirror_dir().join("app.log");
+    let good = std::fs::read(&live).unwrap();
+    assert!(
+        !good.is_empty(),
+        "the run should leave lines in the live mirror"
+    );
+    let text = String::from_utf8(good.clone()).unwrap();
+    let edited = text.replacen("seq=", "seq:", 1);
+    std::fs::write(&live, edited).unwrap();
+    let (ok, msg) = verify(&env);
+    assert!(!ok && msg.contains("mirror bytes changed"), "{msg}");
+    let first_nl = text.find('\n').unwrap();
+    std::fs::write(&live, &text[first_nl + 1..]).unwrap();
+    let (ok, msg) = verify(&env);
+    assert!(
+        !ok && (msg.contains("mirror bytes changed") || msg.contains("truncated")),
+        "{msg}"
+    );
+    std::fs::write(&live, &good).unwrap();
+    let (ok, msg) = verify(&env);
+    assert!(ok, "{msg}");
 }
 
 /// Archives retention deleted (and journaled) are not missing.
