@@ -84,12 +84,9 @@ struct Mirror {
     id: Identity,
     len: u64,
     synced: u64,
-    /// SHA-256 over the mirror's bytes `[0, len)`, and its line count: what
-    /// `segment` records bind.
-    sha: Sha256,
-    lines: u64,
-    /// `len` when the last segment record was made.
+    /// `len` when the syncer was last asked to hash, and to journal, it.
     seg_at: u64,
+    emitted: u64,
 }
 
 /// A checkpoint to make durable: fsync these mirrors, then save it, then
@@ -97,7 +94,7 @@ struct Mirror {
 struct SyncJob {
     files: Vec<Arc<File>>,
     ck: Checkpoint,
-    segments: Vec<Record>,
+    segments: Vec<SegmentReq>,
     done: Option<std::sync::mpsc::SyncSender<std::io::Result<()>>>,
 }
 
@@ -118,6 +115,7 @@ impl Syncer {
         let handle = std::thread::Builder::new()
             .name("syncer".into())
             .spawn(move || {
+                let mut rolling = std::collections::HashMap::new();
                 for job in rx {
                     let r = (|| {
                         for f in &job.files {
@@ -126,8 +124,18 @@ impl Syncer {
                         job.ck.save(&state_dir)
                     })();
                     if r.is_ok() {
-                        for seg in job.segments {
-                            journal(&jr, seg);
+                        for req in &job.segments {
+                            match segment_record(&mut rolling, req) {
+                                Ok(Some(rec)) => journal(&jr, rec),
+                                Ok(None) => {}
+                                Err(e) => tracing::error!(
+                                    "cannot hash mirror {}: {e}",
+                                    req.path.display()
+                                ),
+                            }
+                            if req.last {
+                                rolling.remove(&req.id);
+                            }
                         }
                     }
                     b.store(false, AtomicOrdering::SeqCst);
@@ -188,37 +196,86 @@ impl Mirror {
             }
         }
         self.len += bytes.len() as u64;
-        self.sha.update(bytes);
-        self.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
         Ok(())
     }
 
-    /// A mirror opened at `len`: its hash state is rebuilt from its bytes.
+    /// A mirror opened at `len`.
     fn adopt(file: File, id: Identity, len: u64) -> std::io::Result<Mirror> {
-        let mut sha = Sha256::new();
-        let mut lines = 0u64;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut at = 0u64;
-        while at < len {
-            let want = buf.len().min((len - at) as usize);
-            let n = file.read_at(&mut buf[..want], at)?;
-            if n == 0 {
-                break;
-            }
-            sha.update(&buf[..n]);
-            lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-            at += n as u64;
-        }
         Ok(Mirror {
             file: Arc::new(file),
             id,
-            len: at,
-            synced: at,
-            sha,
-            lines,
-            seg_at: at,
+            len,
+            synced: len,
+            seg_at: 0,
+            emitted: 0,
         })
     }
+}
+
+/// A `segment` record to make: the mirror's bytes `[0, len)` once durable.
+struct SegmentReq {
+    file: Arc<File>,
+    id: Identity,
+    source: String,
+    path: PathBuf,
+    len: u64,
+    /// Journal the record (else only advance the hash: the work is spread
+    /// over every save instead of a burst per record).
+    emit: bool,
+    /// The mirror is being cut: forget its hash state afterwards.
+    last: bool,
+}
+
+/// The rolling SHA-256 of one mirror, kept by the syncer thread (which reads
+/// the durable bytes back from the page cache, off the readers' thread).
+struct Rolling {
+    sha: Sha256,
+    at: u64,
+    lines: u64,
+    /// Where the last journaled segment ended.
+    emitted: Option<u64>,
+}
+
+/// Hash `file` from where `r` stopped up to `len`; the record, if asked for.
+fn segment_record(
+    rolling: &mut std::collections::HashMap<Identity, Rolling>,
+    req: &SegmentReq,
+) -> std::io::Result<Option<Record>> {
+    let fresh = || Rolling {
+        sha: Sha256::new(),
+        at: 0,
+        lines: 0,
+        emitted: None,
+    };
+    let r = rolling.entry(req.id).or_insert_with(fresh);
+    if r.at > req.len {
+        *r = fresh();
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    while r.at < req.len {
+        let want = buf.len().min((req.len - r.at) as usize);
+        let n = req.file.read_at(&mut buf[..want], r.at)?;
+        if n == 0 {
+            return Err(std::io::Error::other("the mirror is shorter than written"));
+        }
+        r.sha.update(&buf[..n]);
+        r.lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        r.at += n as u64;
+    }
+    if !req.emit {
+        return Ok(None);
+    }
+    let from = r.emitted.replace(req.len).unwrap_or(0);
+    Ok(Some(
+        Record::ok(Utc::now(), "segment")
+            .source(&req.source)
+            .resource(&req.path, Some(req.id.ino), Some(req.len))
+            .new_value(format!(
+                "bytes {from}..{}, {} line(s) in all",
+                req.len, r.lines
+            ))
+            .hashes(Some(crate::tail::hex(&r.sha.clone().finalize())), None),
+    ))
 }
 
 struct Input {
@@ -266,6 +323,8 @@ pub struct Pipeline {
     /// Segment records: when the last were made; make them at the next save.
     last_segment: Instant,
     segment_now: bool,
+    /// The mirror being cut, as (source, base): its segment is its last.
+    cutting: Option<(String, String)>,
 }
 
 /// How copy-truncate removes a drained prefix in mirror mode.
@@ -332,6 +391,7 @@ impl Pipeline {
             backlog: false,
             last_segment: Instant::now(),
             segment_now: false,
+            cutting: None,
         };
         let mut ck = ck;
         for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
@@ -709,12 +769,11 @@ impl Pipeline {
     }
 
     /// The checkpoint as of now, and the mirrors to fsync before saving it.
-    fn snapshot(&mut self) -> (Vec<Arc<File>>, Checkpoint, Vec<Record>) {
+    fn snapshot(&mut self) -> (Vec<Arc<File>>, Checkpoint, Vec<SegmentReq>) {
         let mut ck = Checkpoint::default();
         let mut files = Vec::new();
         let mut segments = Vec::new();
         let seg_due = self.segment_now || self.last_segment.elapsed() >= SEGMENT_INTERVAL;
-        let now = Utc::now();
         for (name, pipe) in &mut self.pipes {
             let mut sck = SourceCk::default();
             for (base, m) in &mut pipe.mirrors {
@@ -722,18 +781,24 @@ impl Pipeline {
                     files.push(Arc::clone(&m.file));
                     m.synced = m.len;
                 }
-                if seg_due && m.len > m.seg_at {
-                    segments.push(
-                        Record::ok(now, "segment")
-                            .source(name)
-                            .resource(&pipe.out.join(base), Some(m.id.ino), Some(m.len))
-                            .new_value(format!(
-                                "bytes {}..{}, {} line(s) in all",
-                                m.seg_at, m.len, m.lines
-                            ))
-                            .hashes(Some(crate::tail::hex(&m.sha.clone().finalize())), None),
-                    );
+                if m.len > m.seg_at || (seg_due && m.len > m.emitted) {
+                    let emit = seg_due && m.len > m.emitted;
+                    segments.push(SegmentReq {
+                        file: Arc::clone(&m.file),
+                        id: m.id,
+                        source: name.clone(),
+                        path: pipe.out.join(base),
+                        len: m.len,
+                        emit,
+                        last: self
+                            .cutting
+                            .as_ref()
+                            .is_some_and(|(s, b)| s == name && b == base),
+                    });
                     m.seg_at = m.len;
+                    if emit {
+                        m.emitted = m.len;
+                    }
                 }
                 sck.mirrors.insert(
                     base.clone(),
@@ -1126,8 +1191,11 @@ impl Pipeline {
         let meta = got;
         // The mirror's final segment, journaled before the rename.
         self.segment_now = true;
+        self.cutting = Some((source.to_string(), base.to_string()));
         self.dirty = true;
-        self.save().map_err(io_err("save the tail checkpoint"))?;
+        let saved = self.save();
+        self.cutting = None;
+        saved.map_err(io_err("save the tail checkpoint"))?;
         let Some(pipe) = self.pipes.get_mut(source) else {
             return Ok(None);
         };
