@@ -64,7 +64,18 @@ pub enum Command {
     Verify {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Check every checkpoint's signature under this Ed25519 public key
+        /// (64 hex digits, or a file holding them, e.g. signing.pub).
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+        /// A checkpoint tip shipped off the host earlier (SEQ:HASH): the
+        /// journal must still contain it (else it was truncated or rewritten).
+        #[arg(long, value_name = "SEQ:HASH")]
+        tip: Option<String>,
     },
+    /// Make an Ed25519 key pair for signed checkpoints in state_dir
+    /// (signing.key, 0600; signing.pub) and print the public key.
+    Keygen,
     /// Query the audit journal.
     Journal {
         /// Only this action (a glob: `rotate`, `config.*`).
@@ -121,7 +132,34 @@ pub fn main() -> ExitCode {
         Command::Check => check(&cfg, &clock),
         Command::Rotate { source, dry_run } => rotate_now(&cfg, &clock, source, dry_run),
         Command::Redact => redact_stdin(&cfg),
-        Command::Verify { paths } => verify(&cfg, &paths),
+        Command::Verify {
+            paths,
+            public_key,
+            tip,
+        } => verify(&cfg, &paths, public_key.as_deref(), tip.as_deref()),
+        Command::Keygen => {
+            if let Err(e) = state::ensure_dir(&cfg.state_dir) {
+                eprintln!(
+                    "logwarden keygen: cannot create {}: {e}",
+                    cfg.state_dir.display()
+                );
+                return ExitCode::from(1);
+            }
+            match crate::journal::sign::keygen(&cfg.state_dir) {
+                Ok(public) => {
+                    println!("{public}");
+                    eprintln!(
+                        "logwarden: wrote {}/signing.key (secret, 0600) and signing.pub; give the public key above to whoever verifies (logwarden verify --public-key); restart or reload the daemon to start signing",
+                        cfg.state_dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("logwarden keygen: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Journal {
             action,
             resource,
@@ -150,8 +188,38 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `logwarden verify`: check each journal file's chain.
-fn verify(cfg: &Config, paths: &[PathBuf]) -> ExitCode {
+/// `logwarden verify`: check each journal file's chain, its checkpoints
+/// (and their signatures, with a key), and the files it vouches for.
+fn verify(
+    cfg: &Config,
+    paths: &[PathBuf],
+    public_key: Option<&str>,
+    tip: Option<&str>,
+) -> ExitCode {
+    let key = match public_key
+        .map(crate::journal::sign::parse_public)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("logwarden verify: --public-key: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let tip = match tip
+        .map(|t| {
+            t.split_once(':')
+                .and_then(|(s, h)| Some((s.parse::<u64>().ok()?, h.to_string())))
+                .ok_or("--tip takes SEQ:HASH, as a checkpoint record's tip_seq and tip_hash")
+        })
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("logwarden verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let paths: Vec<PathBuf> = if paths.is_empty() {
         vec![engine::journal_path(cfg)]
     } else {
@@ -166,8 +234,18 @@ fn verify(cfg: &Config, paths: &[PathBuf]) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        match crate::journal::verify_chain(&bytes, (0, crate::journal::GENESIS)) {
+        match crate::journal::verify_chain_with(&bytes, (0, crate::journal::GENESIS), key.as_ref())
+        {
             Ok(c) => {
+                if let Some((seq, hash)) = &tip {
+                    if !crate::journal::contains(&bytes, *seq, hash) {
+                        eprintln!(
+                            "logwarden verify: {}: does not contain the shipped tip _seq {seq} ({hash}): the journal was truncated or rewritten after it",
+                            p.display()
+                        );
+                        return ExitCode::from(1);
+                    }
+                }
                 let files = match crate::journal::files::verify_files(&bytes) {
                     Ok(f) => f,
                     Err(why) => {
@@ -176,7 +254,7 @@ fn verify(cfg: &Config, paths: &[PathBuf]) -> ExitCode {
                     }
                 };
                 out.push(format!(
-                    "ok: {}: {} record(s), _seq {}..{}, {} .. {}, {} bytes; tip {}; {} archive(s) checked ({} bytes), {} deleted by retention",
+                    "ok: {}: {} record(s), _seq {}..{}, {} .. {}, {} bytes; tip {}; {} checkpoint(s){}; {} file(s) checked ({} bytes), {} deleted by retention",
                     p.display(),
                     c.records,
                     c.first_seq.min(c.last_seq),
@@ -185,6 +263,8 @@ fn verify(cfg: &Config, paths: &[PathBuf]) -> ExitCode {
                     c.last_ts.as_deref().unwrap_or("-"),
                     bytes.len(),
                     c.tip,
+                    c.checkpoints,
+                    if key.is_some() { " signed" } else { "" },
                     files.checked,
                     files.bytes,
                     files.deleted

@@ -40,6 +40,14 @@ pub fn journal(j: &SharedJournal, r: Record) {
     }
 }
 
+/// Append a (signed, when a key is present) `checkpoint` record.
+pub fn checkpoint(j: &SharedJournal, now: DateTime<Utc>, why: &str) {
+    match j.lock() {
+        Ok(mut g) => g.checkpoint(now, why),
+        Err(poisoned) => poisoned.into_inner().checkpoint(now, why),
+    }
+}
+
 /// Which files to cut regardless of their schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Force {
@@ -776,6 +784,9 @@ pub fn one_shot(
         WriterWait::Poll(Duration::from_secs(5))
     };
     let house = housekeep(cfg, jr, now, now, wait, dry_run, &AtomicBool::new(false));
+    if !dry_run {
+        checkpoint(jr, now, "rotate");
+    }
     (cuts, house)
 }
 

@@ -42,6 +42,8 @@ pub const ROTATE_REQUEST: &str = "rotate-request";
 
 /// The longest the cutter sleeps without re-reading the wall clock.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// How often a `checkpoint` record is written when nothing else writes one.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the housekeeper runs when nothing wakes it.
 const HOUSE_INTERVAL: Duration = Duration::from_secs(300);
 /// How often it re-checks rotated files still held by a writer.
@@ -84,6 +86,7 @@ fn spawn_cutter(
     let handle = std::thread::Builder::new()
         .name("cutter".into())
         .spawn(move || {
+            let journal_c = Arc::clone(&journal);
             let mut cutter = Cutter::new(cfg, journal, false, clock.now());
             let mut force = Force::None;
             let mut pass_due = true;
@@ -106,6 +109,7 @@ fn spawn_cutter(
                 if pass_due || next_cut.is_some_and(|t| t <= std::time::Instant::now()) {
                     let report = cutter.pass(clock.now(), &force);
                     if report.cuts > 0 {
+                        engine::checkpoint(&journal_c, clock.now(), "rotate");
                         let _ = house.send(Job::Pass(Force::None));
                     }
                     let sleep = report
@@ -200,6 +204,9 @@ fn spawn_housekeeper(
                     engine::journal(&journal, Record::failed(now, "clock.step", msg));
                 }
                 let report = engine::housekeep(&cfg, &journal, now, seen.now, WriterWait::Grace, false, &stop);
+                if report.deleted > 0 {
+                    engine::checkpoint(&journal, clock.now(), "retention");
+                }
                 let sleep = if report.waiting > 0 {
                     HOUSE_RETRY
                 } else {
@@ -291,6 +298,10 @@ async fn event_loop(
     rescan.tick().await;
     let wd_every = sd::watchdog_interval();
     let mut wd = tokio::time::interval(wd_every.unwrap_or(Duration::from_secs(3600)));
+    // Checkpoints even when idle, so a shipped stream of them shows the
+    // journal alive (and a gap when it is not).
+    let mut ck_every = tokio::time::interval(CHECKPOINT_INTERVAL);
+    ck_every.tick().await;
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     let mut reload_at: Option<Instant> = None;
     let mut scan_at: Option<Instant> = None;
@@ -362,6 +373,7 @@ async fn event_loop(
                 let _ = cut_tx.send(Job::Pass(Force::None));
             }
             _ = wd.tick(), if wd_every.is_some() => sd::watchdog(),
+            _ = ck_every.tick() => engine::checkpoint(&journal, clock.now(), "interval"),
         }
     }
 
@@ -373,6 +385,7 @@ async fn event_loop(
     let _ = cutter.join();
     let _ = house.join();
     engine::journal(&journal, Record::ok(clock.now(), "shutdown"));
+    engine::checkpoint(&journal, clock.now(), "shutdown");
     Ok(())
 }
 
@@ -396,6 +409,7 @@ fn reload(
                 journal,
                 Record::failed(now, "config.reload", &problems).resource(&cfg.path, None, None),
             );
+            engine::checkpoint(journal, now, "reload");
         }
         Ok(new) if new.state_dir != cfg.state_dir => {
             let msg = format!(
@@ -427,6 +441,7 @@ fn reload(
             let _ = cut_tx.send(Job::Pass(Force::None));
             *cfg = new;
             engine::journal(journal, rec);
+            engine::checkpoint(journal, now, "reload");
         }
     }
     sd::ready();

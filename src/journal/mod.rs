@@ -16,6 +16,7 @@
 //! line from a crash is cut at the next open and a `recovered` record says so.
 
 pub mod files;
+pub mod sign;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -83,6 +84,16 @@ pub struct Record {
     /// SHA-256 (hex) of the file's bytes as stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
+    /// `checkpoint` records: the chain's tip before this record, and (when
+    /// `state_dir` holds a signing key) its public key and the signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tip_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tip_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
     /// This boot (`/proc/sys/kernel/random/boot_id`), set when written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
@@ -116,6 +127,10 @@ impl Record {
             error: None,
             content_sha256: None,
             file_sha256: None,
+            tip_seq: None,
+            tip_hash: None,
+            key: None,
+            sig: None,
             boot: None,
             mono_us: None,
         }
@@ -177,6 +192,7 @@ pub struct Journal {
     seq: u64,
     prev: String,
     boot: Option<String>,
+    key: Option<ed25519_dalek::SigningKey>,
 }
 
 /// The `_seq` and `_hash` of a record line, if it is a chained record.
@@ -231,6 +247,10 @@ impl Journal {
                 }
             }
         };
+        let (key, key_problem) = match sign::load(state_dir) {
+            Ok(k) => (k, None),
+            Err(e) => (None, Some(e)),
+        };
         let mut j = Journal {
             file: Some(file),
             path,
@@ -239,7 +259,15 @@ impl Journal {
             boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
                 .ok()
                 .map(|s| s.trim().to_string()),
+            key,
         };
+        if let Some(e) = key_problem {
+            j.record(Record::failed(
+                Utc::now(),
+                "error",
+                format!("checkpoints are not signed: {e}"),
+            ));
+        }
         if torn > 0 {
             j.record(Record::ok(Utc::now(), "recovered").new_value(format!(
                 "cut a torn last record ({torn} bytes) left by a crash"
@@ -256,7 +284,23 @@ impl Journal {
             seq: 0,
             prev: GENESIS.to_string(),
             boot: None,
+            key: None,
         }
+    }
+
+    /// Append a `checkpoint` record: the tip (the record before it), signed
+    /// when a key is present. Shipped off the host, checkpoints let a central
+    /// side detect a truncated or rewritten journal (see README).
+    pub fn checkpoint(&mut self, now: DateTime<Utc>, why: &str) {
+        let mut r = Record::ok(now, "checkpoint");
+        r.reason = Some(why.to_string());
+        r.tip_seq = Some(self.seq);
+        r.tip_hash = Some(self.prev.clone());
+        if let Some(k) = &self.key {
+            r.key = Some(sign::public_hex(k));
+            r.sig = Some(sign::sign(k, self.seq, &self.prev));
+        }
+        self.record(r);
     }
 
     pub fn path(&self) -> &Path {
@@ -333,6 +377,8 @@ pub struct Chain {
     pub tip: String,
     pub first_ts: Option<String>,
     pub last_ts: Option<String>,
+    /// `checkpoint` records checked (signatures too, with a key).
+    pub checkpoints: u64,
 }
 
 /// Where and why a chain is broken.
@@ -350,6 +396,17 @@ pub struct Broken {
 /// Catches a modified, inserted, deleted or reordered record; a removed tail
 /// needs a tip known from elsewhere (a shipped checkpoint) to compare with.
 pub fn verify_chain(bytes: &[u8], start: (u64, &str)) -> Result<Chain, Broken> {
+    verify_chain_with(bytes, start, None)
+}
+
+/// [`verify_chain`], and every `checkpoint` record's tip must be the record
+/// before it; with `key`, each must carry a valid signature under it (a
+/// chain re-signed with another key, or unsigned, fails).
+pub fn verify_chain_with(
+    bytes: &[u8],
+    start: (u64, &str),
+    key: Option<&ed25519_dalek::VerifyingKey>,
+) -> Result<Chain, Broken> {
     #[derive(serde::Deserialize)]
     struct Head {
         _v: u32,
@@ -357,6 +414,10 @@ pub fn verify_chain(bytes: &[u8], start: (u64, &str)) -> Result<Chain, Broken> {
         _prev: String,
         _hash: String,
         ts: Option<String>,
+        action: Option<String>,
+        tip_seq: Option<u64>,
+        tip_hash: Option<String>,
+        sig: Option<String>,
     }
     let (mut seq, mut prev) = (start.0, start.1.to_string());
     let mut chain = Chain {
@@ -366,6 +427,7 @@ pub fn verify_chain(bytes: &[u8], start: (u64, &str)) -> Result<Chain, Broken> {
         tip: prev.clone(),
         first_ts: None,
         last_ts: None,
+        checkpoints: 0,
     };
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         let line = bytes.iter().filter(|b| **b == b'\n').count() + 1;
@@ -412,6 +474,23 @@ pub fn verify_chain(bytes: &[u8], start: (u64, &str)) -> Result<Chain, Broken> {
                 head._seq
             )));
         }
+        if head.action.as_deref() == Some("checkpoint") {
+            if head.tip_seq != Some(seq) || head.tip_hash.as_deref() != Some(prev.as_str()) {
+                return Err(bad(format!(
+                    "checkpoint _seq {}: its tip is not the record before it",
+                    head._seq
+                )));
+            }
+            if let Some(k) = key {
+                let sig = head
+                    .sig
+                    .as_deref()
+                    .ok_or_else(|| bad(format!("checkpoint _seq {}: not signed", head._seq)))?;
+                sign::check(k, seq, &prev, sig)
+                    .map_err(|e| bad(format!("checkpoint _seq {}: {e}", head._seq)))?;
+            }
+            chain.checkpoints += 1;
+        }
         seq = head._seq;
         prev = head._hash;
         chain.records += 1;
@@ -423,6 +502,16 @@ pub fn verify_chain(bytes: &[u8], start: (u64, &str)) -> Result<Chain, Broken> {
         chain.last_ts = head.ts;
     }
     Ok(chain)
+}
+
+/// Whether the journal holds the record `_seq` = `seq` with `_hash` = `hash`
+/// (a tip shipped earlier: if not, the journal was cut or rewritten).
+pub fn contains(bytes: &[u8], seq: u64, hash: &str) -> bool {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(tip_of)
+        .any(|(s, h)| s == seq && h == hash)
 }
 
 /// A record as `logwarden journal` shows it.

@@ -745,7 +745,8 @@ pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
     }
 }
 
-fn random_salt() -> io::Result<[u8; 32]> {
+/// 32 random bytes (getrandom(2), else `/dev/urandom`).
+pub(crate) fn random_salt() -> io::Result<[u8; 32]> {
     let mut salt = [0u8; 32];
     let mut filled = 0;
     while filled < salt.len() {

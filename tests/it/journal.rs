@@ -122,7 +122,7 @@ fn a_real_run_verifies_and_every_tampering_is_named() {
     write_lines(&env, &original);
     let (ok, msg) = verify(&env);
     assert!(ok, "{msg}");
-    assert!(!msg.contains(" 0 archive(s) checked"), "{msg}");
+    assert!(!msg.contains(" 0 file(s) checked"), "{msg}");
 
     // Archives: a byte flipped inside one, then one deleted behind
     // retention's back.
@@ -197,7 +197,7 @@ fn archives_deleted_by_retention_still_verify() {
     let (ok, msg) = verify(&env);
     assert!(ok, "{msg}");
     assert!(
-        msg.contains("2 archive(s) checked") && msg.contains("3 deleted by retention"),
+        msg.contains("2 file(s) checked") && msg.contains("3 deleted by retention"),
         "{msg}"
     );
 }
@@ -250,4 +250,102 @@ fn journal_queries_filter_and_json_keeps_exact_bytes() {
     );
     let out = env.run(&["journal", "--since", "yesterday-ish"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Re-chain `lines` from scratch, re-signing every checkpoint with `key`: a
+/// forger's consistent chain (every hash right, every _prev right).
+fn forge_chain(lines: &[Vec<u8>], key: &ed25519_dalek::SigningKey) -> Vec<Vec<u8>> {
+    use logwarden::journal::{record_hash, sign, GENESIS};
+    let mut prev = GENESIS.to_string();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(l).unwrap();
+        v.remove("_hash");
+        v.insert("_seq".into(), (i as u64 + 1).into());
+        v.insert("_prev".into(), prev.clone().into());
+        if v["action"] == "checkpoint" {
+            v.insert("tip_seq".into(), (i as u64).into());
+            v.insert("tip_hash".into(), prev.clone().into());
+            v.insert("key".into(), sign::public_hex(key).into());
+            v.insert("sig".into(), sign::sign(key, i as u64, &prev).into());
+        }
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        bytes.pop(); // the closing brace
+        let h = record_hash(&bytes);
+        bytes.extend_from_slice(format!(",\"_hash\":\"{h}\"}}").as_bytes());
+        prev = h;
+        out.push(bytes);
+    }
+    out
+}
+
+#[test]
+fn signed_checkpoints_catch_a_forged_chain_and_a_shipped_tip_catches_truncation() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "");
+    let out = env.run(&["keygen"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(public.len(), 64);
+    std::fs::write(env.log("app.log"), "a password=LEAK\nb\n").unwrap();
+    let mut d = env.daemon();
+    assert!(env.mirror_becomes(b"a password=[REDACTED]\nb\n"));
+    d.signal(libc::SIGHUP);
+    assert!(wait_for(Duration::from_secs(10), || !env
+        .journal_actions("config.reload")
+        .is_empty()));
+    assert!(d.stop().success());
+    let pubfile = env.state.join("signing.pub");
+    let key_arg = pubfile.to_str().unwrap();
+    let out = env.run(&["verify", "--public-key", key_arg]);
+    let msg = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{msg}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(msg.contains(" checkpoint(s) signed"), "{msg}");
+    let cks = env.journal_actions("checkpoint");
+    assert!(cks.len() >= 2, "reload and shutdown checkpoints");
+    assert!(cks
+        .iter()
+        .all(|c| c["sig"].as_str().is_some_and(|s| s.len() == 128)));
+    let last = cks.last().unwrap();
+    let shipped = format!("{}:{}", last["tip_seq"], last["tip_hash"].as_str().unwrap());
+
+    // A consistent chain forged with another key: the hashes hold, the
+    // signatures do not.
+    let original = journal_lines(&env);
+    let other = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    write_lines(&env, &forge_chain(&original, &other));
+    assert!(verify(&env).0, "without a key a consistent chain verifies");
+    let out = env.run(&["verify", "--public-key", &public]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && err.contains("does not verify"),
+        "{err}"
+    );
+
+    // The tail cut (whole records): the chain still holds, but not the tip
+    // that was shipped.
+    let keep = original.len() - 3;
+    write_lines(&env, &original[..keep]);
+    assert!(verify(&env).0);
+    let out = env.run(&["verify", "--tip", &shipped]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && err.contains("truncated or rewritten"),
+        "{err}"
+    );
+    write_lines(&env, &original);
+    let out = env.run(&["verify", "--tip", &shipped, "--public-key", &public]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

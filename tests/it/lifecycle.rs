@@ -19,7 +19,11 @@ fn sigterm_stops_gracefully_with_exit_0() {
         .map(|r| r["action"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(actions.first().map(String::as_str), Some("startup"));
-    assert_eq!(actions.last().map(String::as_str), Some("shutdown"));
+    // The last words: shutdown, then the checkpoint that seals the chain.
+    assert_eq!(
+        actions[actions.len().saturating_sub(2)..],
+        ["shutdown".to_string(), "checkpoint".to_string()]
+    );
 }
 
 #[test]
