@@ -56,7 +56,11 @@ impl<'a, W: Write> Copier<'a, W> {
                 Err(_) => to,
             };
             let hole_follows = hole < to;
-            let trim_lead = pos == 0 || self.after_hole;
+            // NULs that open the file, follow a hole, or open a catch-up
+            // piece (a writer without O_APPEND can leave a gap right where
+            // the previous piece ended, in a block already allocated, so no
+            // hole shows) were written by nobody.
+            let trim_lead = pos == 0 || self.after_hole || (pos == from && from > 0);
             self.extent(pos, hole, trim_lead, hole_follows)?;
             self.after_hole = hole_follows;
             pos = hole;

@@ -144,17 +144,32 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
             }
             Err(err) => return Err(format!("{path}: cannot read: {err}")),
         };
-        let (file_sha, n) = hash(&f).map_err(|err| format!("{path}: cannot read: {err}"))?;
+        // One pass: the compressed bytes are hashed as the decoder reads them.
+        let mut tee = Tee {
+            inner: &f,
+            sha: Sha256::new(),
+            n: 0,
+        };
+        let content = {
+            let dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+                1 << 20,
+                &mut tee,
+            ));
+            hash(dec)
+        };
+        // Whatever the decoder left unread (trailing garbage, or all after
+        // a corrupt member) counts too.
+        std::io::copy(&mut tee, &mut std::io::sink())
+            .map_err(|err| format!("{path}: cannot read: {err}"))?;
+        let n = tee.n;
+        let file_sha = crate::tail::hex(&tee.sha.finalize());
         if file_sha != e.file {
             return Err(format!(
                 "{path}: its bytes changed after it was made (SHA-256 differs from the compress record _seq {})",
                 e.seq
             ));
         }
-        let mut again = &f;
-        std::io::Seek::rewind(&mut again).map_err(|err| format!("{path}: {err}"))?;
-        let dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, &f));
-        let content = hash(dec).map_err(|err| format!("{path}: does not decompress: {err}"))?;
+        let content = content.map_err(|err| format!("{path}: does not decompress: {err}"))?;
         if content.0 != e.content {
             return Err(format!(
                 "{path}: its decompressed content differs from the compress record _seq {}",
@@ -213,6 +228,22 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
         }
     }
     Ok(out)
+}
+
+/// A reader that hashes what passes through it.
+struct Tee<R: Read> {
+    inner: R,
+    sha: Sha256,
+    n: u64,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.sha.update(&buf[..k]);
+        self.n += k as u64;
+        Ok(k)
+    }
 }
 
 fn hash(mut r: impl Read) -> std::io::Result<(String, u64)> {

@@ -193,6 +193,9 @@ pub struct Journal {
     prev: String,
     boot: Option<String>,
     key: Option<ed25519_dalek::SigningKey>,
+    /// Stamps records when they are written (the daemon's clock, test seam
+    /// included), so `ts` never goes backwards within a journal.
+    clock: crate::clock::Clock,
 }
 
 /// The `_seq` and `_hash` of a record line, if it is a chained record.
@@ -260,6 +263,7 @@ impl Journal {
                 .ok()
                 .map(|s| s.trim().to_string()),
             key,
+            clock: crate::clock::Clock::from_env().unwrap_or_default(),
         };
         if let Some(e) = key_problem {
             j.record(Record::failed(
@@ -285,6 +289,7 @@ impl Journal {
             prev: GENESIS.to_string(),
             boot: None,
             key: None,
+            clock: crate::clock::Clock::default(),
         }
     }
 
@@ -339,6 +344,10 @@ impl Journal {
         if self.file.is_none() {
             return;
         }
+        r.ts = self
+            .clock
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Micros, true);
         r.boot = self.boot.clone();
         r.mono_us = Some(crate::clock::boottime().as_micros() as u64);
         let (line, hash) = match self.line(&r) {
@@ -693,7 +702,14 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with(&format!(r#"{{"_v":1,"_seq":1,"_prev":"{GENESIS}","ts":"2026-09-21T14:13:20.000000Z","action":"rotate","actor":"logwarden","source":"s","resource":{{"path":"/x/a.log","inode":7,"size":10}}"#)), "{}", lines[0]);
+        assert!(
+            lines[0].starts_with(&format!(r#"{{"_v":1,"_seq":1,"_prev":"{GENESIS}","ts":""#)),
+            "{}",
+            lines[0]
+        );
+        // ts is the write time, fixed width (RFC 3339, microseconds, Z).
+        assert_eq!(lines[0].find(r#"","action""#), Some(125), "{}", lines[0]);
+        assert!(lines[0].contains(r#""action":"rotate","actor":"logwarden","source":"s","resource":{"path":"/x/a.log","inode":7,"size":10}"#), "{}", lines[0]);
         assert!(lines[1].contains(r#""status":"failed","error":"disk full""#));
         assert!(lines[1].starts_with(r#"{"_v":1,"_seq":2,"_prev":""#));
         let c = verify_chain(text.as_bytes(), (0, GENESIS)).unwrap();
