@@ -349,3 +349,58 @@ fn signed_checkpoints_catch_a_forged_chain_and_a_shipped_tip_catches_truncation(
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Forty simulated days of daily cuts and 30-day retention (the clock is
+/// moved with LOGWARDEN_FAKE_NOW): the journal and every surviving archive
+/// still verify, the deleted ones are accounted for, no secret anywhere.
+#[test]
+fn forty_days_of_daily_rotation_and_retention_verify_clean() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"\nmax_age = \"30d\"", "");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T12:00:00Z").unwrap();
+    for day in 0..40i64 {
+        let now = start + chrono::Duration::days(day);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(env.log("app.log"))
+            .unwrap();
+        for i in 0..20 {
+            use std::io::Write;
+            writeln!(f, "day {day} line {i} password=LEAK{day}x{i}").unwrap();
+        }
+        let out = env
+            .cmd(&["rotate"])
+            .env("LOGWARDEN_FAKE_NOW", now.to_rfc3339())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "day {day}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (ok, msg) = verify(&env);
+    assert!(ok, "{msg}");
+    let deleted = env.journal_actions("retention.delete").len();
+    assert!(
+        (9..=11).contains(&deleted),
+        "{deleted} deleted after 40 days at 30d: {msg}"
+    );
+    assert!(
+        msg.contains(&format!("{deleted} deleted by retention")),
+        "{msg}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(env.mirror_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".gz"))
+        .collect();
+    assert_eq!(kept.len() + deleted, 40, "{kept:?}");
+    let all: Vec<u8> = kept
+        .iter()
+        .flat_map(|n| read_maybe_gz(&env.mirror_dir().join(n)))
+        .collect();
+    assert!(memchr::memmem::find(&all, b"LEAK").is_none());
+    assert_eq!(all.iter().filter(|b| **b == b'\n').count(), kept.len() * 20);
+}
