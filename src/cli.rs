@@ -188,8 +188,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `logwarden verify`: check each journal file's chain, its checkpoints
-/// (and their signatures, with a key), and the files it vouches for.
+/// `logwarden verify`: check the journal's chain across its files (or the
+/// PATHs given, as one chain in that order), its checkpoints (signatures
+/// too, with a key), and the files it vouches for.
 fn verify(
     cfg: &Config,
     paths: &[PathBuf],
@@ -221,12 +222,15 @@ fn verify(
         }
     };
     let paths: Vec<PathBuf> = if paths.is_empty() {
-        vec![engine::journal_path(cfg)]
+        crate::journal::files(&cfg.state_dir)
     } else {
         paths.to_vec()
     };
-    let mut out = Vec::new();
-    for p in &paths {
+    let mut all = Vec::new();
+    let mut start = (0u64, crate::journal::GENESIS.to_string());
+    let (mut records, mut checkpoints) = (0u64, 0u64);
+    let (mut first_ts, mut last_ts) = (None, None);
+    for (i, p) in paths.iter().enumerate() {
         let bytes = match std::fs::read(p) {
             Ok(b) => b,
             Err(e) => {
@@ -234,65 +238,84 @@ fn verify(
                 return ExitCode::from(1);
             }
         };
-        match crate::journal::verify_chain_with(&bytes, (0, crate::journal::GENESIS), key.as_ref())
-        {
-            Ok(c) => {
-                if let Some((seq, hash)) = &tip {
-                    if !crate::journal::contains(&bytes, *seq, hash) {
-                        eprintln!(
-                            "logwarden verify: {}: does not contain the shipped tip _seq {seq} ({hash}): the journal was truncated or rewritten after it",
-                            p.display()
-                        );
-                        return ExitCode::from(1);
-                    }
-                }
-                let files = match crate::journal::files::verify_files(&bytes) {
-                    Ok(f) => f,
-                    Err(why) => {
-                        eprintln!("logwarden verify: {why}");
-                        return ExitCode::from(1);
-                    }
-                };
-                out.push(format!(
-                    "ok: {}: {} record(s), _seq {}..{}, {} .. {}, {} bytes; tip {}; {} checkpoint(s){}; {} file(s) checked ({} bytes), {} deleted by retention",
-                    p.display(),
-                    c.records,
-                    c.first_seq.min(c.last_seq),
-                    c.last_seq,
-                    c.first_ts.as_deref().unwrap_or("-"),
-                    c.last_ts.as_deref().unwrap_or("-"),
-                    bytes.len(),
-                    c.tip,
-                    c.checkpoints,
-                    if key.is_some() { " signed" } else { "" },
-                    files.checked,
-                    files.bytes,
-                    files.deleted
-                ))
-            }
+        let c = match crate::journal::verify_chain_with(&bytes, (start.0, &start.1), key.as_ref()) {
+            Ok(c) => c,
             Err(b) => {
                 eprintln!("logwarden verify: {}:{}: {}", p.display(), b.line, b.why);
                 return ExitCode::from(1);
             }
+        };
+        // An archived file must end by naming itself: a file renamed or
+        // swapped in from elsewhere does not.
+        if i + 1 < paths.len() {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let last = bytes.split(|b| *b == b'\n').rev().find(|l| !l.is_empty());
+            let names_itself = last
+                .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+                .is_some_and(|v| v["action"] == "journal.rotate" && v["new"] == name);
+            if !names_itself {
+                eprintln!(
+                    "logwarden verify: {}: its last record is not the journal.rotate that names it (renamed, replaced or cut)",
+                    p.display()
+                );
+                return ExitCode::from(1);
+            }
+        }
+        records += c.records;
+        checkpoints += c.checkpoints;
+        if first_ts.is_none() {
+            first_ts = c.first_ts.clone();
+        }
+        if c.last_ts.is_some() {
+            last_ts = c.last_ts.clone();
+        }
+        start = (c.last_seq, c.tip.clone());
+        all.extend_from_slice(&bytes);
+    }
+    if let Some((seq, hash)) = &tip {
+        if !crate::journal::contains(&all, *seq, hash) {
+            eprintln!(
+                "logwarden verify: the journal does not contain the shipped tip _seq {seq} ({hash}): it was truncated or rewritten after it"
+            );
+            return ExitCode::from(1);
         }
     }
-    for l in out {
-        println!("{l}");
-    }
+    let files = match crate::journal::files::verify_files(&all) {
+        Ok(f) => f,
+        Err(why) => {
+            eprintln!("logwarden verify: {why}");
+            return ExitCode::from(1);
+        }
+    };
+    println!(
+        "ok: {} journal file(s), {records} record(s), _seq 1..{}, {} .. {}, {} bytes; tip {}; {checkpoints} checkpoint(s){}; {} file(s) checked ({} bytes), {} deleted by retention",
+        paths.len(),
+        start.0,
+        first_ts.as_deref().unwrap_or("-"),
+        last_ts.as_deref().unwrap_or("-"),
+        all.len(),
+        start.1,
+        if key.is_some() { " signed" } else { "" },
+        files.checked,
+        files.bytes,
+        files.deleted
+    );
     ExitCode::SUCCESS
 }
 
 /// `logwarden journal`: matching records as a table, or their exact bytes.
 fn query_journal(cfg: &Config, q: &crate::journal::Query, json: bool) -> ExitCode {
-    let path = engine::journal_path(cfg);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => {
-            eprintln!("logwarden journal: cannot read {}: {e}", path.display());
-            return ExitCode::from(1);
+    let mut bytes = Vec::new();
+    for path in crate::journal::files(&cfg.state_dir) {
+        match std::fs::read(&path) {
+            Ok(b) => bytes.extend_from_slice(&b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                eprintln!("logwarden journal: cannot read {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
         }
-    };
+    }
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     if !json {
@@ -566,7 +589,10 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
         }
     };
     let journal = match Journal::open(&cfg.state_dir) {
-        Ok(j) => Arc::new(Mutex::new(j)),
+        Ok(mut j) => {
+            j.set_max_size(cfg.journal_max_size);
+            Arc::new(Mutex::new(j))
+        }
         Err(e) => {
             eprintln!(
                 "logwarden: cannot open the journal in {}: {e}",

@@ -257,6 +257,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub log_level: Option<String>,
     pub rescan_interval: Duration,
+    /// The live journal file is archived (chained on) past this size.
+    pub journal_max_size: u64,
     pub redact: Redact,
     pub sources: Vec<Source>,
 }
@@ -348,6 +350,15 @@ impl Config {
                 positive(units::duration(s)?)
             })
             .unwrap_or(Duration::from_secs(60));
+        let journal_max_size = cx
+            .opt(path, &text, &main.journal_max_size, |s| {
+                let n = units::size(s)?;
+                if n < 4096 {
+                    return Err("journal_max_size must be at least 4KiB".into());
+                }
+                Ok(n)
+            })
+            .unwrap_or(64 << 20);
         let redact = cx.redact(path, &text, main.redact.unwrap_or_default());
         let defaults = main.defaults.unwrap_or_default();
         // Validate [defaults] on their own, in the main file, so a bad default is
@@ -396,6 +407,7 @@ impl Config {
             state_dir,
             log_level,
             rescan_interval,
+            journal_max_size,
             redact,
             sources: resolved,
         })

@@ -114,6 +114,7 @@ pub struct RawMain {
     pub include: Option<Vec<Spanned<String>>>,
     pub log_level: S<String>,
     pub rescan_interval: S<String>,
+    pub journal_max_size: S<String>,
     pub defaults: Option<RawPolicy>,
     pub redact: Option<RawRedact>,
     #[serde(default)]

@@ -62,10 +62,10 @@ pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
     state::ensure_dir(&cfg.state_dir)
         .with_context(|| format!("cannot create state_dir {}", cfg.state_dir.display()))?;
     let _lock = StateLock::acquire(&cfg.state_dir)?;
-    let journal: SharedJournal = Arc::new(Mutex::new(
-        Journal::open(&cfg.state_dir)
-            .with_context(|| format!("cannot open the journal in {}", cfg.state_dir.display()))?,
-    ));
+    let mut j = Journal::open(&cfg.state_dir)
+        .with_context(|| format!("cannot open the journal in {}", cfg.state_dir.display()))?;
+    j.set_max_size(cfg.journal_max_size);
+    let journal: SharedJournal = Arc::new(Mutex::new(j));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

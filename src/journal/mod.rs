@@ -196,6 +196,61 @@ pub struct Journal {
     /// Stamps records when they are written (the daemon's clock, test seam
     /// included), so `ts` never goes backwards within a journal.
     clock: crate::clock::Clock,
+    state_dir: PathBuf,
+    /// The live file's length, its first `_seq`, and the size past which it
+    /// is archived.
+    size: u64,
+    first_seq: u64,
+    max_size: u64,
+}
+
+/// The archived journal files (`journal-<first _seq>.ndjson`, in chain
+/// order), then the live one.
+pub fn files(state_dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(state_dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| archived_first_seq(n).is_some())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v.push(state_dir.join(FILE_NAME));
+    v
+}
+
+/// The name an archived journal file gets.
+pub fn archived_name(first_seq: u64) -> String {
+    format!("journal-{first_seq:012}.ndjson")
+}
+
+/// The first `_seq` an archived journal file's name claims.
+pub fn archived_first_seq(name: &str) -> Option<u64> {
+    let n = name.strip_prefix("journal-")?.strip_suffix(".ndjson")?;
+    (n.len() == 12).then(|| n.parse().ok()).flatten()
+}
+
+/// The `(_seq, _hash)` of a file's last complete record, reading its end.
+fn last_tip(path: &Path) -> io::Result<Option<(u64, String)>> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(1 << 20)))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    Ok(tail
+        .split(|b| *b == b'\n')
+        .rev()
+        .find(|l| !l.is_empty())
+        .and_then(tip_of))
 }
 
 /// The `_seq` and `_hash` of a record line, if it is a chained record.
@@ -237,7 +292,12 @@ impl Journal {
             .next()
             .unwrap_or_default();
         let (seq, prev) = if last.is_empty() {
-            (0, GENESIS.to_string())
+            // A new live file: the chain goes on from the newest archived one.
+            let archived = files(state_dir);
+            match archived.iter().rev().nth(1) {
+                Some(p) => last_tip(p)?.unwrap_or((0, GENESIS.to_string())),
+                None => (0, GENESIS.to_string()),
+            }
         } else {
             match tip_of(last) {
                 Some(t) => t,
@@ -254,9 +314,31 @@ impl Journal {
             Ok(k) => (k, None),
             Err(e) => (None, Some(e)),
         };
+        let size = from + complete as u64;
+        let first_seq = if size == 0 {
+            seq + 1
+        } else {
+            // The live file's first record.
+            let mut head = Vec::new();
+            let mut f = File::open(&path)?;
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = f.read(&mut buf)?;
+                head.extend_from_slice(&buf[..n]);
+                if n == 0 || memchr::memchr(b'\n', &head).is_some() {
+                    break;
+                }
+            }
+            let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+            tip_of(line).map_or(seq + 1, |(s, _)| s)
+        };
         let mut j = Journal {
             file: Some(file),
             path,
+            state_dir: state_dir.to_path_buf(),
+            size,
+            first_seq,
+            max_size: 64 << 20,
             seq,
             prev,
             boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
@@ -290,6 +372,50 @@ impl Journal {
             boot: None,
             key: None,
             clock: crate::clock::Clock::default(),
+            state_dir: PathBuf::new(),
+            size: 0,
+            first_seq: 1,
+            max_size: u64::MAX,
+        }
+    }
+
+    /// Archive the live file (chaining on) once it passes `n` bytes.
+    pub fn set_max_size(&mut self, n: u64) {
+        self.max_size = n;
+    }
+
+    /// Close the live file with a `journal.rotate` record naming what it
+    /// becomes, rename it so, and start a new live file; the chain runs on.
+    fn rotate(&mut self) {
+        let name = archived_name(self.first_seq);
+        let mut r = Record::ok(self.clock.now(), "journal.rotate").new_value(&name);
+        r.reason = Some(format!(
+            "the live journal passed journal_max_size ({} bytes); the next record continues the chain in a new {FILE_NAME}",
+            self.max_size
+        ));
+        self.write(r);
+        let to = self.state_dir.join(&name);
+        if to.exists() {
+            tracing::error!("cannot archive the journal: {} exists", to.display());
+            return;
+        }
+        let renamed = std::fs::rename(&self.path, &to).and_then(|()| {
+            let f = OpenOptions::new()
+                .create_new(true)
+                .read(true)
+                .append(true)
+                .mode(0o600)
+                .open(&self.path)?;
+            File::open(&self.state_dir)?.sync_all()?;
+            Ok(f)
+        });
+        match renamed {
+            Ok(f) => {
+                self.file = Some(f);
+                self.size = 0;
+                self.first_seq = self.seq + 1;
+            }
+            Err(e) => tracing::error!("cannot archive the journal to {}: {e}", to.display()),
         }
     }
 
@@ -339,11 +465,18 @@ impl Journal {
     /// propagated: losing an audit line must not stop rotation (which would
     /// grow logs until the disk fills); the failure itself is visible in the
     /// daemon's log.
-    pub fn record(&mut self, mut r: Record) {
+    pub fn record(&mut self, r: Record) {
         log(&r);
         if self.file.is_none() {
             return;
         }
+        self.write(r);
+        if self.size > self.max_size {
+            self.rotate();
+        }
+    }
+
+    fn write(&mut self, mut r: Record) {
         r.ts = self
             .clock
             .now()
@@ -365,6 +498,7 @@ impl Journal {
             Ok(()) => {
                 self.seq += 1;
                 self.prev = hash;
+                self.size += line.len() as u64;
             }
             Err(e) => {
                 tracing::error!("cannot append to journal {}: {e}", self.path.display());
