@@ -56,6 +56,14 @@ pub struct Resource {
     pub size: Option<u64>,
 }
 
+/// A live file as a checkpoint lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileHash {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
 /// One audit record. Field order is the serialisation order.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Record {
@@ -94,6 +102,10 @@ pub struct Record {
     pub key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sig: Option<String>,
+    /// `checkpoint` records: every live mirror with the length and rolling
+    /// hash its last `segment` record vouched for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileHash>>,
     /// This boot (`/proc/sys/kernel/random/boot_id`), set when written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
@@ -131,6 +143,7 @@ impl Record {
             tip_hash: None,
             key: None,
             sig: None,
+            files: None,
             boot: None,
             mono_us: None,
         }
@@ -202,6 +215,8 @@ pub struct Journal {
     size: u64,
     first_seq: u64,
     max_size: u64,
+    /// The last segment of each live mirror, for checkpoints.
+    live: std::collections::BTreeMap<String, FileHash>,
 }
 
 /// The archived journal files (`journal-<first _seq>.ndjson`, in chain
@@ -339,6 +354,7 @@ impl Journal {
             size,
             first_seq,
             max_size: 64 << 20,
+            live: Default::default(),
             seq,
             prev,
             boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
@@ -376,6 +392,31 @@ impl Journal {
             size: 0,
             first_seq: 1,
             max_size: u64::MAX,
+            live: Default::default(),
+        }
+    }
+
+    /// Keep the live mirrors' last segments: a segment updates one, a
+    /// rename of it (its cut) ends it.
+    fn track_live(&mut self, r: &Record) {
+        let Some(res) = &r.resource else { return };
+        match r.action.as_str() {
+            "segment" => {
+                if let (Some(size), Some(sha)) = (res.size, &r.content_sha256) {
+                    self.live.insert(
+                        res.path.clone(),
+                        FileHash {
+                            path: res.path.clone(),
+                            size,
+                            sha256: sha.clone(),
+                        },
+                    );
+                }
+            }
+            "rotate" | "retention.delete" => {
+                self.live.remove(&res.path);
+            }
+            _ => {}
         }
     }
 
@@ -427,6 +468,7 @@ impl Journal {
         r.reason = Some(why.to_string());
         r.tip_seq = Some(self.seq);
         r.tip_hash = Some(self.prev.clone());
+        r.files = Some(self.live.values().cloned().collect());
         if let Some(k) = &self.key {
             r.key = Some(sign::public_hex(k));
             r.sig = Some(sign::sign(k, self.seq, &self.prev));
@@ -499,6 +541,7 @@ impl Journal {
                 self.seq += 1;
                 self.prev = hash;
                 self.size += line.len() as u64;
+                self.track_live(&r);
             }
             Err(e) => {
                 tracing::error!("cannot append to journal {}: {e}", self.path.display());

@@ -315,6 +315,16 @@ fn signed_checkpoints_catch_a_forged_chain_and_a_shipped_tip_catches_truncation(
         .iter()
         .all(|c| c["sig"].as_str().is_some_and(|s| s.len() == 128)));
     let last = cks.last().unwrap();
+    // The shutdown checkpoint lists the live mirror as its last segment saw it.
+    let files = last["files"].as_array().unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f["path"].as_str().unwrap().ends_with("/mirror/app.log")
+                && f["size"] == 24
+                && f["sha256"].as_str().is_some_and(|h| h.len() == 64)),
+        "{last}"
+    );
     let shipped = format!("{}:{}", last["tip_seq"], last["tip_hash"].as_str().unwrap());
 
     // A consistent chain forged with another key: the hashes hold, the
