@@ -52,3 +52,11 @@ for i in range(count):
     if delay:
         time.sleep(delay)
 os.close(fd)
+# Like a real daemon, remove the pidfile on exit: a stale one could make a
+# reopen hook signal whatever process gets this pid next (another test's
+# writer that has not installed its SIGHUP handler yet would die of it).
+if pidfile:
+    try:
+        os.remove(pidfile)
+    except FileNotFoundError:
+        pass
