@@ -197,7 +197,7 @@ fn verify(
     public_key: Option<&str>,
     tip: Option<&str>,
 ) -> ExitCode {
-    let key = match public_key
+    let mut key = match public_key
         .map(crate::journal::sign::parse_public)
         .transpose()
     {
@@ -270,6 +270,10 @@ fn verify(
             last_ts = c.last_ts.clone();
         }
         start = (c.last_seq, c.tip.clone());
+        // Forward security: the next file is signed by the key this one committed.
+        if let Some(k) = c.key.as_deref() {
+            key = crate::journal::sign::parse_public(k).ok();
+        }
         all.extend_from_slice(&bytes);
     }
     if let Some((seq, hash)) = &tip {
@@ -591,6 +595,7 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
     let journal = match Journal::open(&cfg.state_dir) {
         Ok(mut j) => {
             j.set_max_size(cfg.journal_max_size);
+            j.set_forward_secure(cfg.forward_secure);
             Arc::new(Mutex::new(j))
         }
         Err(e) => {

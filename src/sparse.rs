@@ -1,11 +1,13 @@
 //! Reading what writers actually wrote: a file's bytes without its holes.
 //!
 //! A writer that does not use `O_APPEND` keeps writing at its old offset
-//! after a copy-truncate, which leaves a hole (a sparse run of NULs nobody
-//! wrote) at the start of the file. [`Copier`] copies a byte range while
-//! skipping holes (`SEEK_DATA`/`SEEK_HOLE`) and the NUL runs that border them
-//! or open the file (the file system reports holes in whole blocks), and
-//! records what it skipped so a source offset maps to an output length.
+//! after a copy-truncate, which leaves a gap (a run of NULs nobody wrote)
+//! after its last line. [`Copier`] copies a byte range while skipping holes
+//! (`SEEK_DATA`/`SEEK_HOLE`), the NUL runs that border them (the file system
+//! reports holes in whole blocks), and NUL runs that open a line (a gap
+//! shorter than two blocks is allocated, so no hole shows); NULs inside a
+//! line are kept. It records what it skipped so a source offset maps to an
+//! output length.
 //! Used by copy-truncate (into the archive) and by compression (so a renamed
 //! file with a hole is not archived with it).
 
@@ -23,6 +25,8 @@ pub struct Copier<'a, W: Write> {
     skips: Vec<(u64, u64)>,
     /// Whether the last copied region ended at a hole.
     after_hole: bool,
+    /// Whether the last byte copied ended a line (or nothing was copied).
+    line_start: bool,
 }
 
 impl<'a, W: Write> Copier<'a, W> {
@@ -33,6 +37,7 @@ impl<'a, W: Write> Copier<'a, W> {
             buf: vec![0; 1 << 20],
             skips: Vec::new(),
             after_hole: false,
+            line_start: true,
         }
     }
 
@@ -56,11 +61,7 @@ impl<'a, W: Write> Copier<'a, W> {
                 Err(_) => to,
             };
             let hole_follows = hole < to;
-            // NULs that open the file, follow a hole, or open a catch-up
-            // piece (a writer without O_APPEND can leave a gap right where
-            // the previous piece ended, in a block already allocated, so no
-            // hole shows) were written by nobody.
-            let trim_lead = pos == 0 || self.after_hole || (pos == from && from > 0);
+            let trim_lead = pos == 0 || self.after_hole;
             self.extent(pos, hole, trim_lead, hole_follows)?;
             self.after_hole = hole_follows;
             pos = hole;
@@ -68,58 +69,68 @@ impl<'a, W: Write> Copier<'a, W> {
         Ok(())
     }
 
-    fn extent(
-        &mut self,
-        from: u64,
-        to: u64,
-        mut trim_lead: bool,
-        trim_tail: bool,
-    ) -> io::Result<()> {
-        let mut src = self.src;
-        src.seek(SeekFrom::Start(from))?;
+    /// Copy `[from, to)` (no holes inside). NUL runs are dropped (and
+    /// recorded as skipped) when they open a line — a writer without
+    /// `O_APPEND` leaves its gap right after its last newline, and when the
+    /// gap is under two blocks the file system allocates it, so no hole
+    /// shows — or when a hole follows them (`trim_tail`) or precedes them
+    /// (`trim_lead`). NULs inside a line are data and are kept.
+    fn extent(&mut self, from: u64, to: u64, trim_lead: bool, trim_tail: bool) -> io::Result<()> {
+        if trim_lead {
+            self.line_start = true;
+        }
+        let Copier {
+            src,
+            dst,
+            buf,
+            skips,
+            line_start,
+            ..
+        } = self;
+        let mut file = *src;
+        file.seek(SeekFrom::Start(from))?;
         let mut pos = from;
-        let mut pending_nuls: u64 = 0;
-        let mut pending_start = from;
+        // A NUL run not yet written or dropped: (start, len, opened a line).
+        let mut run: Option<(u64, u64, bool)> = None;
         while pos < to {
-            let want =
-                usize::try_from((to - pos).min(self.buf.len() as u64)).unwrap_or(self.buf.len());
-            let n = src.read(&mut self.buf[..want])?;
+            let want = usize::try_from((to - pos).min(buf.len() as u64)).unwrap_or(buf.len());
+            let n = file.read(&mut buf[..want])?;
             if n == 0 {
                 break;
             }
-            let chunk_start = pos;
+            let chunk = &buf[..n];
+            let mut i = 0;
+            while i < n {
+                if chunk[i] == 0 {
+                    let j = i + chunk[i..].iter().take_while(|b| **b == 0).count();
+                    match &mut run {
+                        Some((_, len, _)) => *len += (j - i) as u64,
+                        None => run = Some((pos + i as u64, (j - i) as u64, *line_start)),
+                    }
+                    i = j;
+                } else {
+                    let j = i + chunk[i..].iter().position(|b| *b == 0).unwrap_or(n - i);
+                    if let Some((s, len, opened)) = run.take() {
+                        if opened {
+                            skips.push((s, len));
+                        } else {
+                            write_zeros(dst, len)?;
+                        }
+                    }
+                    dst.write_all(&chunk[i..j])?;
+                    *line_start = chunk[j - 1] == b'\n';
+                    i = j;
+                }
+            }
             pos += n as u64;
-            let mut chunk = &self.buf[..n];
-            if trim_lead {
-                let lead = chunk.iter().take_while(|b| **b == 0).count();
-                if lead > 0 {
-                    self.skips.push((chunk_start, lead as u64));
-                }
-                chunk = &chunk[lead..];
-                if chunk.is_empty() {
-                    continue;
-                }
-                trim_lead = false;
-            }
-            // Hold back a trailing NUL run until we know whether a hole follows it.
-            let tail = chunk.iter().rev().take_while(|b| **b == 0).count();
-            let body = &chunk[..chunk.len() - tail];
-            if !body.is_empty() {
-                write_zeros(&mut self.dst, pending_nuls)?;
-                pending_nuls = 0;
-                self.dst.write_all(body)?;
-            }
-            if pending_nuls == 0 {
-                pending_start = pos - tail as u64;
-            }
-            pending_nuls += tail as u64;
         }
-        if trim_tail {
-            if pending_nuls > 0 {
-                self.skips.push((pending_start, pending_nuls));
+        if let Some((s, len, opened)) = run {
+            if opened || trim_tail {
+                skips.push((s, len));
+            } else {
+                write_zeros(dst, len)?;
+                *line_start = false;
             }
-        } else {
-            write_zeros(&mut self.dst, pending_nuls)?;
         }
         Ok(())
     }
@@ -162,5 +173,55 @@ impl<W: Write> Copier<'_, W> {
     /// Give back the writer.
     pub fn into_inner(self) -> W {
         self.dst
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_all(content: &[u8]) -> (Vec<u8>, u64) {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(content).unwrap();
+        let mut out = Vec::new();
+        let mut c = Copier::new(&f, &mut out);
+        c.copy(0, content.len() as u64).unwrap();
+        let skipped = c.skipped_below(content.len() as u64);
+        drop(c);
+        (out, skipped)
+    }
+
+    #[test]
+    fn a_gap_that_opens_a_line_is_dropped_even_without_a_hole() {
+        // Written zeros (allocated, so no hole shows): what a writer without
+        // O_APPEND leaves when its gap is shorter than two blocks.
+        let mut content = b"aaa\n".to_vec();
+        content.extend(std::iter::repeat_n(0u8, 5000));
+        content.extend_from_slice(b"bbb\n");
+        let (out, skipped) = copy_all(&content);
+        assert_eq!(out, b"aaa\nbbb\n");
+        assert_eq!(skipped, 5000);
+    }
+
+    #[test]
+    fn nuls_inside_a_line_are_data() {
+        let (out, skipped) = copy_all(b"a\0\0b\n\0\0c\n");
+        assert_eq!(out, b"a\0\0b\nc\n");
+        assert_eq!(skipped, 2);
+    }
+
+    #[test]
+    fn a_real_hole_is_skipped_with_its_bordering_nuls() {
+        let f = tempfile::tempfile().unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_at(b"head", 0).unwrap();
+        f.write_at(b"tail\n", 3 * 4096 + 100).unwrap();
+        let len = 3 * 4096 + 105;
+        let mut out = Vec::new();
+        let mut c = Copier::new(&f, &mut out);
+        c.copy(0, len).unwrap();
+        assert_eq!(c.skipped_below(len), len - 9);
+        drop(c);
+        assert_eq!(out, b"headtail\n");
     }
 }

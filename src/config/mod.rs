@@ -259,6 +259,8 @@ pub struct Config {
     pub rescan_interval: Duration,
     /// The live journal file is archived (chained on) past this size.
     pub journal_max_size: u64,
+    /// A new checkpoint signing key every UTC day (forward security).
+    pub forward_secure: bool,
     pub redact: Redact,
     pub sources: Vec<Source>,
 }
@@ -408,6 +410,7 @@ impl Config {
             log_level,
             rescan_interval,
             journal_max_size,
+            forward_secure: main.forward_secure.map(|b| *b.get_ref()).unwrap_or(false),
             redact,
             sources: resolved,
         })

@@ -101,6 +101,8 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sig: Option<String>,
     /// `checkpoint` records: every live mirror with the length and rolling
     /// hash its last `segment` record vouched for.
@@ -142,6 +144,7 @@ impl Record {
             tip_seq: None,
             tip_hash: None,
             key: None,
+            next_key: None,
             sig: None,
             files: None,
             boot: None,
@@ -217,6 +220,8 @@ pub struct Journal {
     max_size: u64,
     /// The last segment of each live mirror, for checkpoints.
     live: std::collections::BTreeMap<String, FileHash>,
+    forward_secure: bool,
+    key_day: Option<chrono::NaiveDate>,
 }
 
 /// The archived journal files (`journal-<first _seq>.ndjson`, in chain
@@ -355,6 +360,8 @@ impl Journal {
             first_seq,
             max_size: 64 << 20,
             live: Default::default(),
+            forward_secure: false,
+            key_day: sign::key_day(state_dir),
             seq,
             prev,
             boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
@@ -393,6 +400,8 @@ impl Journal {
             first_seq: 1,
             max_size: u64::MAX,
             live: Default::default(),
+            forward_secure: false,
+            key_day: None,
         }
     }
 
@@ -469,11 +478,39 @@ impl Journal {
         r.tip_seq = Some(self.seq);
         r.tip_hash = Some(self.prev.clone());
         r.files = Some(self.live.values().cloned().collect());
+        // Forward security: the first checkpoint of a new UTC day commits
+        // the next key; once it is written, the old secret is replaced.
+        let today = self.clock.now().date_naive();
+        let next = match (&self.key, self.forward_secure) {
+            (Some(_), true) if self.key_day != Some(today) => match sign::generate() {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::error!("cannot make the next signing key: {e}");
+                    None
+                }
+            },
+            _ => None,
+        };
         if let Some(k) = &self.key {
             r.key = Some(sign::public_hex(k));
-            r.sig = Some(sign::sign(k, self.seq, &self.prev));
+            r.next_key = next.as_ref().map(sign::public_hex);
+            r.sig = Some(sign::sign(k, self.seq, &self.prev, r.next_key.as_deref()));
         }
         self.record(r);
+        if let Some(n) = next {
+            match sign::replace(&self.state_dir, &n, today) {
+                Ok(()) => {
+                    self.key = Some(n);
+                    self.key_day = Some(today);
+                }
+                Err(e) => tracing::error!("cannot replace the signing key: {e}"),
+            }
+        }
+    }
+
+    /// Rotate the signing key daily (forward security).
+    pub fn set_forward_secure(&mut self, on: bool) {
+        self.forward_secure = on;
     }
 
     pub fn path(&self) -> &Path {
@@ -565,6 +602,8 @@ pub struct Chain {
     pub last_ts: Option<String>,
     /// `checkpoint` records checked (signatures too, with a key).
     pub checkpoints: u64,
+    /// The key that signs after this file (forward security moves it on).
+    pub key: Option<String>,
 }
 
 /// Where and why a chain is broken.
@@ -603,8 +642,10 @@ pub fn verify_chain_with(
         action: Option<String>,
         tip_seq: Option<u64>,
         tip_hash: Option<String>,
+        next_key: Option<String>,
         sig: Option<String>,
     }
+    let mut key = key.copied();
     let (mut seq, mut prev) = (start.0, start.1.to_string());
     let mut chain = Chain {
         records: 0,
@@ -614,6 +655,7 @@ pub fn verify_chain_with(
         first_ts: None,
         last_ts: None,
         checkpoints: 0,
+        key: None,
     };
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         let line = bytes.iter().filter(|b| **b == b'\n').count() + 1;
@@ -667,13 +709,19 @@ pub fn verify_chain_with(
                     head._seq
                 )));
             }
-            if let Some(k) = key {
+            if let Some(k) = &key {
                 let sig = head
                     .sig
                     .as_deref()
                     .ok_or_else(|| bad(format!("checkpoint _seq {}: not signed", head._seq)))?;
-                sign::check(k, seq, &prev, sig)
+                sign::check(k, seq, &prev, head.next_key.as_deref(), sig)
                     .map_err(|e| bad(format!("checkpoint _seq {}: {e}", head._seq)))?;
+                // A committed next key signs from here on.
+                if let Some(n) = &head.next_key {
+                    key = Some(sign::parse_public(n).map_err(|e| {
+                        bad(format!("checkpoint _seq {}: next_key: {e}", head._seq))
+                    })?);
+                }
             }
             chain.checkpoints += 1;
         }
@@ -687,6 +735,7 @@ pub fn verify_chain_with(
         }
         chain.last_ts = head.ts;
     }
+    chain.key = key.map(|k| crate::tail::hex(k.as_bytes()));
     Ok(chain)
 }
 

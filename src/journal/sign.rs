@@ -3,6 +3,13 @@
 //! (`_seq` and `_hash` of the record before it). A verifier holding the
 //! public key (`--public-key`) checks each with `verify_strict`; a chain
 //! re-signed with another key, or a checkpoint forged without the key, fails.
+//!
+//! Forward security (`forward_secure = true`): the key lasts one UTC day.
+//! The first checkpoint of a new day makes the next key, commits its public
+//! half (`next_key`, covered by the signature) and is signed with the old
+//! key, which is then overwritten. The verifier starts from the first public
+//! key and follows the commitments, so a key stolen today cannot re-sign
+//! what earlier keys signed.
 
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -14,11 +21,16 @@ pub const KEY_FILE: &str = "signing.key";
 pub const PUB_FILE: &str = "signing.pub";
 const DOMAIN: &[u8] = b"logwarden-checkpoint-v1\0";
 
-/// What a checkpoint's signature covers.
-pub fn message(seq: u64, hash: &str) -> Vec<u8> {
+/// What a checkpoint's signature covers: the tip, and the next key when
+/// one is committed.
+pub fn message(seq: u64, hash: &str, next_key: Option<&str>) -> Vec<u8> {
     let mut m = DOMAIN.to_vec();
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(hash.as_bytes());
+    if let Some(n) = next_key {
+        m.extend_from_slice(b"\0next\0");
+        m.extend_from_slice(n.as_bytes());
+    }
     m
 }
 
@@ -53,6 +65,26 @@ pub fn keygen(state_dir: &Path) -> io::Result<String> {
     Ok(public)
 }
 
+/// Replace the key file with `key` (temp, fsync, rename over the old one:
+/// the old secret is gone from the file system's namespace at once).
+pub fn replace(state_dir: &Path, key: &SigningKey, day: chrono::NaiveDate) -> io::Result<()> {
+    let text = format!("{}\nday {day}\n", crate::tail::hex(&key.to_bytes()));
+    crate::state::write_atomic(state_dir, ".signing.key.tmp", KEY_FILE, text.as_bytes())?;
+    std::fs::write(state_dir.join(PUB_FILE), format!("{}\n", public_hex(key)))
+}
+
+/// A fresh key.
+pub fn generate() -> io::Result<SigningKey> {
+    Ok(SigningKey::from_bytes(&crate::redact::random_salt()?))
+}
+
+/// The UTC day a forward-secure key was made for, if its file says.
+pub fn key_day(state_dir: &Path) -> Option<chrono::NaiveDate> {
+    let text = std::fs::read_to_string(state_dir.join(KEY_FILE)).ok()?;
+    let d = text.lines().find_map(|l| l.strip_prefix("day "))?;
+    chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()
+}
+
 /// The signing key, if `state_dir` has one.
 pub fn load(state_dir: &Path) -> io::Result<Option<SigningKey>> {
     let path = state_dir.join(KEY_FILE);
@@ -69,14 +101,14 @@ pub fn load(state_dir: &Path) -> io::Result<Option<SigningKey>> {
             mode & 0o777
         )));
     }
-    let bytes = unhex32(text.trim())
+    let bytes = unhex32(text.lines().next().unwrap_or("").trim())
         .ok_or_else(|| io::Error::other(format!("{} is not a 32-byte hex key", path.display())))?;
     Ok(Some(SigningKey::from_bytes(&bytes)))
 }
 
-/// Sign a tip.
-pub fn sign(key: &SigningKey, seq: u64, hash: &str) -> String {
-    crate::tail::hex(&key.sign(&message(seq, hash)).to_bytes())
+/// Sign a tip (and a committed next key).
+pub fn sign(key: &SigningKey, seq: u64, hash: &str, next_key: Option<&str>) -> String {
+    crate::tail::hex(&key.sign(&message(seq, hash, next_key)).to_bytes())
 }
 
 /// The public key (hex) of a signing key.
@@ -97,9 +129,15 @@ pub fn parse_public(s: &str) -> Result<VerifyingKey, String> {
 }
 
 /// Check a checkpoint's signature under `key` (strict: no malleable forms).
-pub fn check(key: &VerifyingKey, seq: u64, hash: &str, sig_hex: &str) -> Result<(), String> {
+pub fn check(
+    key: &VerifyingKey,
+    seq: u64,
+    hash: &str,
+    next_key: Option<&str>,
+    sig_hex: &str,
+) -> Result<(), String> {
     let sig = unhex64(sig_hex).ok_or("the signature is not 128 hex digits")?;
-    key.verify_strict(&message(seq, hash), &Signature::from_bytes(&sig))
+    key.verify_strict(&message(seq, hash, next_key), &Signature::from_bytes(&sig))
         .map_err(|_| "the signature does not verify under the given public key".to_string())
 }
 
@@ -132,12 +170,16 @@ mod tests {
         let public = keygen(d.path()).unwrap();
         assert!(keygen(d.path()).is_err(), "never replaces a key");
         let key = load(d.path()).unwrap().unwrap();
-        let sig = sign(&key, 7, "abc");
+        let sig = sign(&key, 7, "abc", None);
         let vk = parse_public(&public).unwrap();
-        assert!(check(&vk, 7, "abc", &sig).is_ok());
-        assert!(check(&vk, 8, "abc", &sig).is_err());
+        assert!(check(&vk, 7, "abc", None, &sig).is_ok());
+        assert!(check(&vk, 8, "abc", None, &sig).is_err());
         let other = SigningKey::from_bytes(&[9u8; 32]);
-        assert!(check(&vk, 7, "abc", &sign(&other, 7, "abc")).is_err());
+        assert!(check(&vk, 7, "abc", None, &sign(&other, 7, "abc", None)).is_err());
+        // A committed next key is covered: swapping it breaks the signature.
+        let sig = sign(&key, 7, "abc", Some("n1"));
+        assert!(check(&vk, 7, "abc", Some("n1"), &sig).is_ok());
+        assert!(check(&vk, 7, "abc", Some("n2"), &sig).is_err());
         let mode = std::fs::metadata(d.path().join(KEY_FILE))
             .unwrap()
             .permissions()

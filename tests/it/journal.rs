@@ -267,7 +267,8 @@ fn forge_chain(lines: &[Vec<u8>], key: &ed25519_dalek::SigningKey) -> Vec<Vec<u8
             v.insert("tip_seq".into(), (i as u64).into());
             v.insert("tip_hash".into(), prev.clone().into());
             v.insert("key".into(), sign::public_hex(key).into());
-            v.insert("sig".into(), sign::sign(key, i as u64, &prev).into());
+            v.remove("next_key");
+            v.insert("sig".into(), sign::sign(key, i as u64, &prev, None).into());
         }
         let mut bytes = serde_json::to_vec(&v).unwrap();
         bytes.pop(); // the closing brace
@@ -461,4 +462,64 @@ fn the_chain_runs_across_archived_journal_files() {
     std::fs::remove_file(env.state.join("journal-999999999999.ndjson")).unwrap();
     std::fs::write(&mid, &saved).unwrap();
     assert!(verify(&env).0);
+}
+
+/// `forward_secure = true`: a new key every UTC day, committed in a
+/// checkpoint signed by the old one, the old secret replaced. The verifier
+/// follows from the first public key; a key stolen later cannot re-sign
+/// earlier days.
+#[test]
+fn forward_secure_keys_rotate_daily_and_a_stolen_key_cannot_rewrite_the_past() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"", "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("forward_secure = true\n{text}")).unwrap();
+    let first_pub = String::from_utf8(env.run(&["keygen"]).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let first_secret = std::fs::read(env.state.join("signing.key")).unwrap();
+    for day in 1..=3 {
+        std::fs::write(env.log("app.log"), format!("day {day}\n")).unwrap();
+        let out = env
+            .cmd(&["rotate"])
+            .env("LOGWARDEN_FAKE_NOW", format!("2026-11-0{day}T12:00:00Z"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let commits = env
+        .journal_actions("checkpoint")
+        .into_iter()
+        .filter(|c| c["next_key"].is_string())
+        .count();
+    assert_eq!(commits, 3, "one new key per day");
+    assert_ne!(
+        std::fs::read(env.state.join("signing.key")).unwrap(),
+        first_secret
+    );
+    let out = env.run(&["verify", "--public-key", &first_pub]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Someone steals today's key and re-signs the whole chain with it.
+    let stolen_hex = std::fs::read_to_string(env.state.join("signing.key")).unwrap();
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&stolen_hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let stolen = ed25519_dalek::SigningKey::from_bytes(&bytes.try_into().unwrap());
+    write_lines(&env, &forge_chain(&journal_lines(&env), &stolen));
+    let out = env.run(&["verify", "--public-key", &first_pub]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success() && err.contains("does not verify"),
+        "{err}"
+    );
 }

@@ -98,7 +98,21 @@ fn copytruncate_with_a_writer_without_o_append_ships_no_nul_hole() {
     // The archives must not contain the hole a non-O_APPEND writer leaves.
     for a in env.archives("app.log") {
         let bytes = read_maybe_gz(&env.logs.join(&a));
-        assert!(!bytes.contains(&0), "{a} contains NUL bytes");
+        if let Some(i) = bytes.iter().position(|b| *b == 0) {
+            let j = bytes[i..]
+                .iter()
+                .position(|b| *b != 0)
+                .map_or(bytes.len(), |k| i + k);
+            let lo = i.saturating_sub(60);
+            let hi = (j + 60).min(bytes.len());
+            panic!(
+                "{a} contains NUL bytes: {} NULs at {i}..{j} of {}; around: {:?}; journal: {:?}",
+                j - i,
+                bytes.len(),
+                String::from_utf8_lossy(&bytes[lo..hi]),
+                env.journal_actions("rotate")
+            );
+        }
     }
     // The live file may still have a hole after the last cut; nothing else.
     assert_history(&env, &expected, true);
