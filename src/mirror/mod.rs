@@ -1363,6 +1363,9 @@ impl Pipeline {
     /// Flush everything and save (graceful stop, reload).
     pub fn shutdown(&mut self, now: DateTime<Utc>) {
         let _ = self.pump(now);
+        // Renamed files whose writers already let go are finished now, so a
+        // stop does not leave drained raw files behind.
+        self.finish_drained_now(now);
         self.summarize(now);
         self.segment_now = true;
         self.dirty = true;
