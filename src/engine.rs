@@ -429,6 +429,16 @@ pub fn housekeep(
     stop: &AtomicBool,
 ) -> Report {
     let mut report = Report::default();
+    let h = House {
+        jr,
+        now,
+        retention_now,
+        wait,
+        dry_run,
+        stop,
+    };
+    // Inodes the tail checkpoint still needs are left alone (read once a pass).
+    let mut pinned: Option<HashSet<(u64, u64)>> = None;
     for src in &cfg.sources {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -436,23 +446,14 @@ pub fn housekeep(
         let Ok(dir) = discover::open(src) else {
             continue;
         };
-        let h = House {
-            jr,
-            now,
-            retention_now,
-            wait,
-            dry_run,
-            stop,
-        };
         match src.policy.mode {
             crate::config::Mode::Rotate => {
                 house_source(src, &dir, &src.policy, &HashSet::new(), &h, &mut report)
             }
             crate::config::Mode::Mirror => {
-                // Inodes the tail checkpoint still needs are left alone.
-                let pinned = crate::mirror::pinned(&cfg.state_dir);
+                let pinned = pinned.get_or_insert_with(|| crate::mirror::pinned(&cfg.state_dir));
                 if let Ok(out) = SafeDir::open(&crate::mirror::output_dir(cfg, src)) {
-                    house_source(src, &out, &src.policy, &pinned, &h, &mut report);
+                    house_source(src, &out, &src.policy, pinned, &h, &mut report);
                 }
                 // Raw files are discarded once drained, unless raw_max_age keeps them.
                 if let Some(age) = src.raw_max_age {
@@ -460,7 +461,7 @@ pub fn housekeep(
                     raw.max_age = Some(age);
                     raw.max_archives = None;
                     raw.max_total_size = None;
-                    house_source(src, &dir, &raw, &pinned, &h, &mut report);
+                    house_source(src, &dir, &raw, pinned, &h, &mut report);
                 }
             }
         }
@@ -701,7 +702,11 @@ fn house_source(
             }
             // The deleted file's final hash, so `verify` can tell this
             // deletion (journaled) from one nobody journaled.
-            let final_sha = dir.open_read(&d.name).ok().and_then(|f| sha256_of(&f).ok());
+            let final_sha = dir
+                .open_read(&d.name)
+                .ok()
+                .and_then(|f| crate::journal::files::sha256(&f).ok())
+                .map(|(hex, _)| hex);
             match dir.unlink(&d.name) {
                 Ok(()) => {
                     report.deleted += 1;
@@ -730,23 +735,6 @@ fn house_source(
     if !dry_run {
         let _ = dir.sync();
     }
-}
-
-/// SHA-256 (hex) of a file's bytes.
-pub fn sha256_of(f: &std::fs::File) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut h = Sha256::new();
-    let mut r = std::io::BufReader::with_capacity(1 << 20, f);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(crate::tail::hex(&h.finalize()))
 }
 
 fn scan_holders(metas: &HashMap<String, crate::safe_dir::Meta>) -> Holders {

@@ -155,7 +155,7 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
                 1 << 20,
                 &mut tee,
             ));
-            hash(dec)
+            sha256(dec)
         };
         // Whatever the decoder left unread (trailing garbage, or all after
         // a corrupt member) counts too.
@@ -208,7 +208,7 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
                     }
                     Err(err) => return Err(format!("{}: cannot read: {err}", t.path)),
                 };
-                let (sha, n) = hash(std::io::Read::take(&f, t.len))
+                let (sha, n) = sha256(std::io::Read::take(&f, t.len))
                     .map_err(|err| format!("{}: cannot read: {err}", t.path))?;
                 if n < t.len {
                     return Err(format!(
@@ -246,7 +246,8 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
-fn hash(mut r: impl Read) -> std::io::Result<(String, u64)> {
+/// SHA-256 (hex) of everything `r` yields, and how many bytes that was.
+pub fn sha256(mut r: impl Read) -> std::io::Result<(String, u64)> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;

@@ -37,7 +37,7 @@ pub fn message(seq: u64, hash: &str, next_key: Option<&str>) -> Vec<u8> {
 /// Make a key pair in `state_dir`; refuses to replace an existing key.
 /// Returns the public key (hex).
 pub fn keygen(state_dir: &Path) -> io::Result<String> {
-    let secret = crate::redact::random_salt()?;
+    let secret = crate::redact::random32()?;
     let key = SigningKey::from_bytes(&secret);
     let public = crate::tail::hex(key.verifying_key().as_bytes());
     let mut f = std::fs::OpenOptions::new()
@@ -75,7 +75,7 @@ pub fn replace(state_dir: &Path, key: &SigningKey, day: chrono::NaiveDate) -> io
 
 /// A fresh key.
 pub fn generate() -> io::Result<SigningKey> {
-    Ok(SigningKey::from_bytes(&crate::redact::random_salt()?))
+    Ok(SigningKey::from_bytes(&crate::redact::random32()?))
 }
 
 /// The UTC day a forward-secure key was made for, if its file says.

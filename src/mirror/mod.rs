@@ -304,6 +304,8 @@ struct Parked {
 pub struct Pipeline {
     redactor: Redactor,
     max_line: u64,
+    /// Appended to a line cut at `max_line` bytes.
+    cut_marker: Vec<u8>,
     journal: SharedJournal,
     pipes: BTreeMap<String, Pipe>,
     parked: BTreeMap<String, Parked>,
@@ -376,6 +378,7 @@ impl Pipeline {
         let mut p = Pipeline {
             redactor: Redactor::new(&cfg.redact, salt),
             max_line: cfg.redact.max_line_bytes,
+            cut_marker: redact::cut_marker(cfg.redact.max_line_bytes),
             journal: jr,
             pipes: BTreeMap::new(),
             parked: BTreeMap::new(),
@@ -648,19 +651,18 @@ impl Pipeline {
             return Ok(Pumped::default());
         };
         let redactor = &self.redactor;
-        // Lines that end up re-read (no mirror yet, a failed write) must not
-        // be counted twice.
-        let counts_before = self.counts.clone();
-        let counts = &mut self.counts;
-        let max_line = self.max_line;
+        // Counted here and added only once the lines are in the mirror: lines
+        // that are read again (no mirror yet, a failed write) count once.
+        let mut counts = Counts::default();
+        let cut_marker = &self.cut_marker;
         let out = &mut self.out;
         out.clear();
         let input = &mut pipe.inputs[i];
         let mut last_end = None;
         let mut emit = |l: Line<'_>| {
-            redactor.redact(l.bytes, out, counts);
+            redactor.redact(l.bytes, out, &mut counts);
             if l.cut {
-                out.extend_from_slice(&redact::cut_marker(max_line));
+                out.extend_from_slice(cut_marker);
                 counts.cut_lines += 1;
             }
             if l.unterminated {
@@ -695,7 +697,6 @@ impl Pipeline {
             // part of the checkpoint before anything is written to it, so a
             // crash can never leave lines in a mirror the checkpoint does not know.
             input.t.rewind();
-            self.counts = counts_before;
             let perm = safe_dir::fstat(&input.t.file).map_or(0o640, |m| m.perm() & 0o666);
             let m = create_mirror(&pipe.out, &input.base, perm, pipe.src.output_owner.as_ref())?;
             pipe.mirrors.insert(input.base.clone(), m);
@@ -707,6 +708,7 @@ impl Pipeline {
         match mirror.append(out) {
             Ok(()) => {
                 input.t.commit(end);
+                self.counts.add(&counts);
                 self.unsynced += out.len() as u64;
                 self.dirty = true;
                 result.lines = result.lines.max(1);
@@ -714,7 +716,6 @@ impl Pipeline {
             }
             Err(e) => {
                 input.t.rewind();
-                self.counts = counts_before;
                 Err(e)
             }
         }
@@ -860,15 +861,20 @@ impl Pipeline {
     /// Read input `i` of `source` to its current end, partial line included,
     /// and make the mirror and checkpoint durable.
     fn drain(&mut self, source: &str, i: usize) -> std::io::Result<()> {
+        self.read_to_end(source, i)?;
+        self.dirty = true;
+        self.save()
+    }
+
+    /// Read input `i` of `source` to its current end into the mirror, its
+    /// partial line flushed too (no checkpoint yet).
+    fn read_to_end(&mut self, source: &str, i: usize) -> std::io::Result<()> {
         for _ in 0..10_000 {
-            let p = self.pump_input(source, i, false)?;
-            if !p.more {
+            if !self.pump_input(source, i, false)?.more {
                 break;
             }
         }
-        self.pump_input(source, i, true)?;
-        self.dirty = true;
-        self.save()
+        self.pump_input(source, i, true).map(|_| ())
     }
 
     fn input_index(&self, source: &str, name: &str, meta: &Meta) -> Option<usize> {
@@ -1010,15 +1016,7 @@ impl Pipeline {
         let mut can_punch = true;
         for _ in 0..200 {
             // Read to the end, the partial line included, without saving yet.
-            loop {
-                let p = self
-                    .pump_input(&src.name, i, false)
-                    .map_err(io_err(format!("drain {path} into its mirror")))?;
-                if !p.more {
-                    break;
-                }
-            }
-            self.pump_input(&src.name, i, true)
+            self.read_to_end(&src.name, i)
                 .map_err(io_err(format!("drain {path} into its mirror")))?;
             let c = self.pipes[&src.name].inputs[i].t.committed;
             let size = stat(&f)?;

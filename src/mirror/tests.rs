@@ -33,6 +33,17 @@ fn resume_at(dir: &SafeDir, ick: &InputCk) -> (u64, bool) {
     (input.t.committed, note.is_some())
 }
 
+/// The removal of the first `k` bytes, recorded as the cut records it.
+fn collapse_intent(dir: &SafeDir, k: u64) -> Shift {
+    let f = dir.open_read("a.log").unwrap();
+    let after = Fingerprint::of(&f, k, FINGERPRINT_LEN).unwrap();
+    Shift {
+        k,
+        fp_len: after.len,
+        fp: after.hex,
+    }
+}
+
 fn lines(n: usize) -> Vec<u8> {
     (0..n)
         .flat_map(|i| format!("line {i:06}\n").into_bytes())
@@ -42,13 +53,7 @@ fn lines(n: usize) -> Vec<u8> {
 #[test]
 fn a_removal_recorded_but_not_done_resumes_at_the_offset() {
     let (_t, dir, meta) = setup(&lines(1000)); // 12,000 bytes
-    let f = dir.open_read("a.log").unwrap();
-    let after = Fingerprint::of(&f, 8192, FINGERPRINT_LEN).unwrap();
-    let shift = Shift {
-        k: 8192,
-        fp_len: after.len,
-        fp: after.hex,
-    };
+    let shift = collapse_intent(&dir, 8192);
     assert_eq!(
         resume_at(&dir, &ck(&dir, &meta, 12_000, Some(shift))),
         (12_000, false)
@@ -58,13 +63,7 @@ fn a_removal_recorded_but_not_done_resumes_at_the_offset() {
 #[test]
 fn a_collapse_done_before_the_crash_resumes_shifted() {
     let (t, dir, meta) = setup(&lines(1000));
-    let f = dir.open_read("a.log").unwrap();
-    let after = Fingerprint::of(&f, 8192, FINGERPRINT_LEN).unwrap();
-    let shift = Shift {
-        k: 8192,
-        fp_len: after.len,
-        fp: after.hex,
-    };
+    let shift = collapse_intent(&dir, 8192);
     let ick = ck(&dir, &meta, 12_000, Some(shift));
     // The collapse, as the kernel would do it (same inode).
     let all = std::fs::read(t.path().join("a.log")).unwrap();

@@ -690,7 +690,7 @@ pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
         .open(&path)
     {
         Ok(mut f) => {
-            let salt = random_salt()?;
+            let salt = random32()?;
             f.write_all(&salt)?;
             f.sync_all()?;
             if let Ok(dir) = std::fs::File::open(state_dir) {
@@ -746,7 +746,7 @@ pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
 }
 
 /// 32 random bytes (getrandom(2), else `/dev/urandom`).
-pub(crate) fn random_salt() -> io::Result<[u8; 32]> {
+pub(crate) fn random32() -> io::Result<[u8; 32]> {
     let mut salt = [0u8; 32];
     let mut filled = 0;
     while filled < salt.len() {
