@@ -228,16 +228,26 @@ fn verify(
     };
     let mut all = Vec::new();
     let mut start = (0u64, crate::journal::GENESIS.to_string());
+    // A chain that starts past _seq 1 must have had its head deleted by
+    // retention, which a retained record then says (checked below).
+    let mut base = None;
     let (mut records, mut checkpoints) = (0u64, 0u64);
     let (mut first_ts, mut last_ts) = (None, None);
     for (i, p) in paths.iter().enumerate() {
-        let bytes = match std::fs::read(p) {
+        let bytes = match crate::journal::read(p) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("logwarden verify: {}: cannot read: {e}", p.display());
                 return ExitCode::from(1);
             }
         };
+        if i == 0 {
+            let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+            if let Some((seq, prev)) = crate::journal::head_of(first).filter(|h| h.0 > 1) {
+                start = (seq - 1, prev);
+                base = Some(start.clone());
+            }
+        }
         let c = match crate::journal::verify_chain_with(&bytes, (start.0, &start.1), key.as_ref()) {
             Ok(c) => c,
             Err(b) => {
@@ -249,6 +259,7 @@ fn verify(
         // swapped in from elsewhere does not.
         if i + 1 < paths.len() {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let name = name.strip_suffix(".gz").unwrap_or(name);
             let last = bytes.split(|b| *b == b'\n').rev().find(|l| !l.is_empty());
             let names_itself = last
                 .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
@@ -284,6 +295,16 @@ fn verify(
             return ExitCode::from(1);
         }
     }
+    if let Some((seq, hash)) = &base {
+        if !crate::journal::retain::deletion_of(&all, *seq, hash) {
+            eprintln!(
+                "logwarden verify: {}: the chain starts at _seq {} but no retained retention.delete record accounts for _seq 1..{seq} (ending in {hash}): the journal's head was deleted or replaced",
+                paths[0].display(),
+                seq + 1
+            );
+            return ExitCode::from(1);
+        }
+    }
     let files = match crate::journal::files::verify_files(&all) {
         Ok(f) => f,
         Err(why) => {
@@ -292,8 +313,9 @@ fn verify(
         }
     };
     println!(
-        "ok: {} journal file(s), {records} record(s), _seq 1..{}, {} .. {}, {} bytes; tip {}; {checkpoints} checkpoint(s){}; {} file(s) checked ({} bytes), {} deleted by retention",
+        "ok: {} journal file(s), {records} record(s), _seq {}..{}, {} .. {}, {} bytes; tip {}; {checkpoints} checkpoint(s){}; {} file(s) checked ({} bytes), {} deleted by retention",
         paths.len(),
+        base.as_ref().map_or(1, |b| b.0 + 1),
         start.0,
         first_ts.as_deref().unwrap_or("-"),
         last_ts.as_deref().unwrap_or("-"),
@@ -311,7 +333,7 @@ fn verify(
 fn query_journal(cfg: &Config, q: &crate::journal::Query, json: bool) -> ExitCode {
     let mut bytes = Vec::new();
     for path in crate::journal::files(&cfg.state_dir) {
-        match std::fs::read(&path) {
+        match crate::journal::read(&path) {
             Ok(b) => bytes.extend_from_slice(&b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {

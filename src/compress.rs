@@ -33,9 +33,13 @@ pub struct Compressed {
 
 /// Compress the plain archive `a` (which must not be `.gz`) in `dir`.
 pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
-    let plain = a.plain_name();
-    let gz = a.gz_name();
-    let tmp = a.gz_tmp_name();
+    compress_as(dir, &a.plain_name(), a.gz_name(), &a.gz_tmp_name())
+}
+
+/// Compress `plain` in `dir` into `gz` by way of `tmp`: temp, verify, fsync,
+/// rename (never over an existing file), then unlink `plain`.
+pub fn compress_as(dir: &SafeDir, plain: &str, gz: String, tmp: &str) -> io::Result<Compressed> {
+    let (plain, tmp) = (plain.to_string(), tmp.to_string());
     let src = dir.open_read(&plain)?;
     let meta = safe_dir::fstat(&src)?;
     if dir.exists(&tmp) {

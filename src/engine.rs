@@ -466,6 +466,23 @@ pub fn housekeep(
             }
         }
     }
+    if !stop.load(Ordering::Relaxed) {
+        // The journal's own archives: compressed, and aged out oldest first.
+        let done = crate::journal::retain::housekeep(
+            &cfg.state_dir,
+            cfg.journal_max_age,
+            retention_now.min(now),
+            dry_run,
+            &mut |r| journal(jr, r),
+            &mut |seq, hash| match jr.lock() {
+                Ok(mut g) => g.set_base(seq, hash),
+                Err(p) => p.into_inner().set_base(seq, hash),
+            },
+        );
+        report.compressed += done.compressed as usize;
+        report.deleted += done.deleted as usize;
+        report.lines.extend(done.lines);
+    }
     report
 }
 

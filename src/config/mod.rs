@@ -259,6 +259,9 @@ pub struct Config {
     pub rescan_interval: Duration,
     /// The live journal file is archived (chained on) past this size.
     pub journal_max_size: u64,
+    /// Archived journal files older than this are deleted (oldest first,
+    /// each deletion journaled); unset keeps them all.
+    pub journal_max_age: Option<Duration>,
     /// A new checkpoint signing key every UTC day (forward security).
     pub forward_secure: bool,
     pub redact: Redact,
@@ -361,6 +364,16 @@ impl Config {
                 Ok(n)
             })
             .unwrap_or(64 << 20);
+        let journal_max_age = cx.opt(path, &text, &main.journal_max_age, |s| {
+            let d = positive(units::duration(s)?)?;
+            if d < Duration::from_secs(86400) {
+                return Err(
+                    "journal_max_age must be at least 1d: the journal outlives what it vouches for"
+                        .into(),
+                );
+            }
+            Ok(d)
+        });
         let redact = cx.redact(path, &text, main.redact.unwrap_or_default());
         let defaults = main.defaults.unwrap_or_default();
         // Validate [defaults] on their own, in the main file, so a bad default is
@@ -410,6 +423,7 @@ impl Config {
             log_level,
             rescan_interval,
             journal_max_size,
+            journal_max_age,
             forward_secure: main.forward_secure.map(|b| *b.get_ref()).unwrap_or(false),
             redact,
             sources: resolved,

@@ -16,6 +16,7 @@
 //! line from a crash is cut at the next open and a `recovered` record says so.
 
 pub mod files;
+pub mod retain;
 pub mod sign;
 
 use std::fs::{File, OpenOptions};
@@ -108,6 +109,17 @@ pub struct Record {
     /// hash its last `segment` record vouched for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<FileHash>>,
+    /// `retention.delete` of a journal file: the `_seq` range it held
+    /// (`first..last`); `tip_seq`/`tip_hash` then name its last record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<String>,
+    /// `checkpoint` records: the retained base, the record just before the
+    /// oldest journal file still kept (`0` and the genesis hash while none
+    /// was deleted). A central side checks it only moves forward.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_hash: Option<String>,
     /// This boot (`/proc/sys/kernel/random/boot_id`), set when written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
@@ -147,6 +159,9 @@ impl Record {
             next_key: None,
             sig: None,
             files: None,
+            range: None,
+            base_seq: None,
+            base_hash: None,
             boot: None,
             mono_us: None,
         }
@@ -222,10 +237,12 @@ pub struct Journal {
     live: std::collections::BTreeMap<String, FileHash>,
     forward_secure: bool,
     key_day: Option<chrono::NaiveDate>,
+    /// The retained base (see [`Record::base_seq`]).
+    base: (u64, String),
 }
 
-/// The archived journal files (`journal-<first _seq>.ndjson`, in chain
-/// order), then the live one.
+/// The archived journal files (`journal-<first _seq>.ndjson`, or `.gz` once
+/// compressed; in chain order), then the live one.
 pub fn files(state_dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(state_dir)
         .map(|rd| {
@@ -240,8 +257,55 @@ pub fn files(state_dir: &Path) -> Vec<PathBuf> {
         })
         .unwrap_or_default();
     v.sort();
+    // Both forms of one file (a crash between the .gz's rename and the
+    // plain file's unlink): the plain one is the original.
+    v.dedup_by(|b, a| {
+        let first = |p: &Path| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(archived_first_seq)
+        };
+        first(a) == first(b)
+    });
     v.push(state_dir.join(FILE_NAME));
     v
+}
+
+/// A journal file's bytes, decompressed when it is a `.gz`.
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let f = File::open(path)?;
+    let mut out = Vec::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::MultiGzDecoder::new(io::BufReader::new(f)).read_to_end(&mut out)?;
+    } else {
+        io::BufReader::new(f).read_to_end(&mut out)?;
+    }
+    Ok(out)
+}
+
+/// The retained base of the journal in `state_dir`: `(_seq - 1, _prev)` of
+/// the first record of its oldest file.
+pub fn base_of(state_dir: &Path) -> (u64, String) {
+    let genesis = (0, GENESIS.to_string());
+    let Some(oldest) = files(state_dir).into_iter().next() else {
+        return genesis;
+    };
+    let Ok(bytes) = read(&oldest) else {
+        return genesis;
+    };
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    head_of(first).map_or(genesis, |(seq, prev)| (seq.saturating_sub(1), prev))
+}
+
+/// The `_seq` and `_prev` of a record line.
+pub fn head_of(line: &[u8]) -> Option<(u64, String)> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        _seq: u64,
+        _prev: String,
+    }
+    let h: Head = serde_json::from_slice(line).ok()?;
+    Some((h._seq, h._prev))
 }
 
 /// The name an archived journal file gets.
@@ -251,12 +315,23 @@ pub fn archived_name(first_seq: u64) -> String {
 
 /// The first `_seq` an archived journal file's name claims.
 pub fn archived_first_seq(name: &str) -> Option<u64> {
-    let n = name.strip_prefix("journal-")?.strip_suffix(".ndjson")?;
+    let n = name.strip_prefix("journal-")?;
+    let n = n
+        .strip_suffix(".ndjson.gz")
+        .or_else(|| n.strip_suffix(".ndjson"))?;
     (n.len() == 12).then(|| n.parse().ok()).flatten()
 }
 
 /// The `(_seq, _hash)` of a file's last complete record, reading its end.
 fn last_tip(path: &Path) -> io::Result<Option<(u64, String)>> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        let bytes = read(path)?;
+        return Ok(bytes
+            .split(|b| *b == b'\n')
+            .rev()
+            .find(|l| !l.is_empty())
+            .and_then(tip_of));
+    }
     let mut f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -362,6 +437,7 @@ impl Journal {
             live: Default::default(),
             forward_secure: false,
             key_day: sign::key_day(state_dir),
+            base: base_of(state_dir),
             seq,
             prev,
             boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
@@ -402,6 +478,7 @@ impl Journal {
             live: Default::default(),
             forward_secure: false,
             key_day: None,
+            base: (0, GENESIS.to_string()),
         }
     }
 
@@ -478,6 +555,8 @@ impl Journal {
         r.tip_seq = Some(self.seq);
         r.tip_hash = Some(self.prev.clone());
         r.files = Some(self.live.values().cloned().collect());
+        r.base_seq = Some(self.base.0);
+        r.base_hash = Some(self.base.1.clone());
         // Forward security: the first checkpoint of a new UTC day commits
         // the next key; once it is written, the old secret is replaced.
         let today = self.clock.now().date_naive();
@@ -506,6 +585,12 @@ impl Journal {
                 Err(e) => tracing::error!("cannot replace the signing key: {e}"),
             }
         }
+    }
+
+    /// The retained base moved: retention deleted the oldest journal file,
+    /// whose last record was `(seq, hash)`.
+    pub fn set_base(&mut self, seq: u64, hash: String) {
+        self.base = (seq, hash);
     }
 
     /// Rotate the signing key daily (forward security).

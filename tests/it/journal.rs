@@ -433,12 +433,16 @@ fn the_chain_runs_across_archived_journal_files() {
         let mut v: Vec<_> = std::fs::read_dir(&env.state)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.starts_with("journal-") && n.ends_with(".ndjson"))
+            .filter(|n| n.starts_with("journal-") && n.contains(".ndjson"))
             .collect();
         v.sort();
         v
     };
     assert!(files.len() >= 3, "{files:?}");
+    // Closed journal files are compressed by the housekeeping that follows
+    // (all but the one closed by the last run's final records).
+    let gz = files.iter().filter(|n| n.ends_with(".ndjson.gz")).count();
+    assert!(gz + 1 >= files.len(), "{files:?}");
     let (ok, msg) = verify(&env);
     assert!(ok, "{msg}");
     assert!(
@@ -456,10 +460,14 @@ fn the_chain_runs_across_archived_journal_files() {
     let (ok, msg) = verify(&env);
     assert!(!ok && msg.contains("missing"), "{msg}");
     // Put back under another name: it no longer names itself.
-    std::fs::write(env.state.join("journal-999999999999.ndjson"), &saved).unwrap();
+    let other = env.state.join(format!(
+        "journal-999999999999.{}",
+        files[1].split_once('.').unwrap().1
+    ));
+    std::fs::write(&other, &saved).unwrap();
     let (ok, msg) = verify(&env);
     assert!(!ok, "{msg}");
-    std::fs::remove_file(env.state.join("journal-999999999999.ndjson")).unwrap();
+    std::fs::remove_file(&other).unwrap();
     std::fs::write(&mid, &saved).unwrap();
     assert!(verify(&env).0);
 }
@@ -522,4 +530,102 @@ fn forward_secure_keys_rotate_daily_and_a_stolen_key_cannot_rewrite_the_past() {
         !out.status.success() && err.contains("does not verify"),
         "{err}"
     );
+}
+
+/// `journal_max_age`: over 40 simulated days the journal's own archives are
+/// compressed and the oldest deleted, each deletion journaled with the
+/// `_seq` range it held; checkpoints carry the retained base; the rest still
+/// verifies and queries read the compressed files. Deleting the oldest
+/// retained file by hand is caught.
+#[test]
+fn journal_files_are_compressed_and_aged_out_and_the_retained_base_verifies() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"daily\"\nmax_age = \"30d\"", "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        format!("journal_max_size = \"8KiB\"\njournal_max_age = \"10d\"\n{text}"),
+    )
+    .unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T12:00:00Z").unwrap();
+    for day in 0..40i64 {
+        std::fs::write(
+            env.log("app.log"),
+            format!("day {day} password=LEAK{day}\n"),
+        )
+        .unwrap();
+        let now = start + chrono::Duration::days(day);
+        let out = env
+            .cmd(&["rotate"])
+            .env("LOGWARDEN_FAKE_NOW", now.to_rfc3339())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "day {day}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (ok, msg) = verify(&env);
+    assert!(ok, "{msg}");
+    let names: Vec<String> = {
+        let mut v: Vec<_> = std::fs::read_dir(&env.state)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("journal-"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(names.len() >= 2, "{names:?}");
+    assert!(
+        !names[0].starts_with("journal-000000000001."),
+        "the head was aged out: {names:?}"
+    );
+    // Every deletion of a journal file names its range and last record.
+    let out = env.run(&["journal", "--action", "retention.delete", "--json"]);
+    let dels: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["range"].is_string())
+        .collect();
+    assert!(!dels.is_empty(), "no journal deletion retained: {names:?}");
+    let last = dels.last().unwrap();
+    // The oldest retained file starts right after the last deleted one.
+    let oldest = read_maybe_gz(&env.state.join(&names[0]));
+    let first: serde_json::Value =
+        serde_json::from_slice(oldest.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(
+        first["_seq"].as_u64(),
+        last["tip_seq"].as_u64().map(|s| s + 1)
+    );
+    assert_eq!(first["_prev"], last["tip_hash"]);
+    // The newest checkpoint carries that base.
+    let cp = env.journal_actions("checkpoint").pop().unwrap();
+    assert_eq!(cp["base_seq"], last["tip_seq"], "{cp}");
+    assert_eq!(cp["base_hash"], last["tip_hash"], "{cp}");
+    // Queries read compressed files too: all 40 days of mirror cuts are
+    // not there (some were aged out), but those of the kept files are.
+    let out = env.run(&["journal", "--action", "rotate", "--json"]);
+    assert!(!out.stdout.is_empty());
+
+    // The oldest retained file deleted by hand: the head is unaccounted for.
+    let p = env.state.join(&names[0]);
+    let saved = std::fs::read(&p).unwrap();
+    std::fs::remove_file(&p).unwrap();
+    let (ok, msg) = verify(&env);
+    assert!(!ok, "{msg}");
+    assert!(
+        msg.contains("no retained retention.delete record accounts for"),
+        "{msg}"
+    );
+    std::fs::write(&p, &saved).unwrap();
+    // A compressed journal file flipped: caught by its compress record or its chain.
+    let mut bad = saved.clone();
+    let k = bad.len() / 2;
+    bad[k] ^= 0x20;
+    std::fs::write(&p, &bad).unwrap();
+    assert!(!verify(&env).0);
+    std::fs::write(&p, &saved).unwrap();
+    assert!(verify(&env).0);
 }
