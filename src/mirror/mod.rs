@@ -232,8 +232,8 @@ struct Rolling {
     sha: Sha256,
     at: u64,
     lines: u64,
-    /// Where the last journaled segment ended.
-    emitted: Option<u64>,
+    /// Where the last journaled segment ended: bytes, lines.
+    emitted: Option<(u64, u64)>,
 }
 
 /// Hash `file` from where `r` stopped up to `len`; the record, if asked for.
@@ -265,14 +265,16 @@ fn segment_record(
     if !req.emit {
         return Ok(None);
     }
-    let from = r.emitted.replace(req.len).unwrap_or(0);
+    let (from, from_line) = r.emitted.replace((req.len, r.lines)).unwrap_or((0, 0));
     Ok(Some(
         Record::ok(Utc::now(), "segment")
             .source(&req.source)
             .resource(&req.path, Some(req.id.ino), Some(req.len))
             .new_value(format!(
-                "bytes {from}..{}, {} line(s) in all",
-                req.len, r.lines
+                "lines {}..{}, bytes {from}..{}",
+                from_line + 1,
+                r.lines,
+                req.len
             ))
             .hashes(Some(crate::tail::hex(&r.sha.clone().finalize())), None),
     ))
