@@ -43,6 +43,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write the man pages and the bash/zsh/fish completions into DIR (for
+    /// packaging; hidden from --help).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Run the daemon in the foreground (systemd Type=notify).
     Run,
     /// Validate the config and print the resolved plan; exit 1 on any error.
@@ -73,6 +80,26 @@ pub enum Command {
         #[arg(long, value_name = "SEQ:HASH")]
         tip: Option<String>,
     },
+    /// Per source and file: size, mirror lag, last and next cut (and the
+    /// strategy last used, and why), archives, redactions today, last error.
+    /// Works whether the daemon runs or not.
+    Status {
+        /// Machine-readable (fields documented in README.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A source's history across its archives, in order, decompressed on
+    /// the fly (the redacted mirror in mirror mode).
+    Cat {
+        #[arg(long, value_name = "NAME")]
+        source: String,
+        /// Only periods ending after T (RFC 3339, YYYY-MM-DD, or an age such as 2d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only periods starting before T (same forms).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+    },
     /// Make an Ed25519 key pair for signed checkpoints in state_dir
     /// (signing.key, 0600; signing.pub) and print the public key.
     Keygen,
@@ -102,6 +129,10 @@ pub enum Command {
 /// Parse arguments and run.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Reads no config: packaging runs it where none is installed.
+    if let Command::Generate { dir } = &cli.command {
+        return crate::generate::run(dir);
+    }
     let cfg = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(problems) => {
@@ -122,6 +153,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Generate { dir } => crate::generate::run(&dir), // handled above
         Command::Run => match crate::daemon::run(cfg, clock) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -132,6 +164,12 @@ pub fn main() -> ExitCode {
         Command::Check => check(&cfg, &clock),
         Command::Rotate { source, dry_run } => rotate_now(&cfg, &clock, source, dry_run),
         Command::Redact => redact_stdin(&cfg),
+        Command::Status { json } => status(&cfg, &clock, json),
+        Command::Cat {
+            source,
+            since,
+            until,
+        } => cat(&cfg, &clock, &source, since.as_deref(), until.as_deref()),
         Command::Verify {
             paths,
             public_key,
@@ -372,6 +410,73 @@ fn query_journal(cfg: &Config, q: &crate::journal::Query, json: bool) -> ExitCod
     }
     let _ = w.flush();
     ExitCode::SUCCESS
+}
+
+/// `logwarden status`: the table, or the JSON report.
+fn status(cfg: &Config, clock: &Clock, json: bool) -> ExitCode {
+    let r = crate::status::report(cfg, clock.now());
+    let out = if json {
+        match serde_json::to_string_pretty(&r) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("logwarden status: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        crate::status::table(&r)
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// `logwarden cat`: a source's history to stdout.
+fn cat(
+    cfg: &Config,
+    clock: &Clock,
+    source: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> ExitCode {
+    let Some(src) = cfg.source(source) else {
+        let names: Vec<&str> = cfg.sources.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "logwarden cat: no source {source:?} in {}; the sources are: {}",
+            cfg.path.display(),
+            names.join(", ")
+        );
+        return ExitCode::from(1);
+    };
+    let now = clock.now();
+    let when = |t: Option<&str>, what: &str| {
+        t.map(|t| crate::journal::parse_time(t, now))
+            .transpose()
+            .map_err(|e| format!("--{what}: {e}"))
+    };
+    let (since, until) = match (when(since, "since"), when(until, "until")) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("logwarden cat: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let parts = match crate::mirror::history::parts(cfg, src, since, until, now) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("logwarden cat: cannot list the history of {source}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    match crate::mirror::history::cat(&parts, &mut w).and_then(|_| w.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("logwarden cat: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `logwarden redact`: stdin through the configured redactor to stdout; the

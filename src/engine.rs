@@ -96,6 +96,11 @@ pub struct Cutter {
 }
 
 impl Cutter {
+    /// Live files being watched (every file the schedule tracks).
+    pub fn watched(&self) -> usize {
+        self.state.files.len()
+    }
+
     /// Load the state (setting aside a corrupt file, with a journaled warning).
     pub fn new(cfg: Arc<Config>, jr: SharedJournal, dry_run: bool, now: DateTime<Utc>) -> Cutter {
         let (state, warning) = State::load(&cfg.state_dir);
@@ -361,6 +366,10 @@ impl Cutter {
                 Ok(cut) => {
                     report.cuts += 1;
                     report.lines.push(cut.line);
+                    crate::metrics::global()
+                        .rotations
+                        .with_label_values(&[&src.name, cut.strategy.as_str()])
+                        .inc();
                     journal(
                         &self.journal,
                         Record::ok(now, "rotate")
@@ -446,6 +455,16 @@ pub fn housekeep(
         let Ok(dir) = discover::open(src) else {
             continue;
         };
+        if !dry_run {
+            let where_ = match src.policy.mode {
+                crate::config::Mode::Rotate => src.dir.clone(),
+                crate::config::Mode::Mirror => crate::mirror::output_dir(cfg, src),
+            };
+            crate::metrics::global()
+                .archive_bytes
+                .with_label_values(&[&src.name])
+                .set(crate::status::archives(&where_, src).bytes as i64);
+        }
         match src.policy.mode {
             crate::config::Mode::Rotate => {
                 house_source(src, &dir, &src.policy, &HashSet::new(), &h, &mut report)
@@ -635,9 +654,15 @@ fn house_source(
                 report.compressed += 1;
                 continue;
             }
+            let started = std::time::Instant::now();
             match crate::compress::compress(dir, &a) {
                 Ok(c) => {
                     report.compressed += 1;
+                    let m = crate::metrics::global();
+                    m.compressions.with_label_values(&[&src.name]).inc();
+                    m.compress_seconds
+                        .with_label_values(&[&src.name])
+                        .inc_by(started.elapsed().as_secs_f64());
                     report
                         .lines
                         .push(format!("compressed {} -> {}", path.display(), c.gz_name));
@@ -727,6 +752,10 @@ fn house_source(
             match dir.unlink(&d.name) {
                 Ok(()) => {
                     report.deleted += 1;
+                    crate::metrics::global()
+                        .retention_deletions
+                        .with_label_values(&[&src.name])
+                        .inc();
                     report
                         .lines
                         .push(format!("deleted {} ({})", path.display(), d.reason));

@@ -101,7 +101,7 @@ fn is_write_mode(fdinfo: &str) -> bool {
         .is_some_and(|flags| flags & 0o3 != 0)
 }
 
-fn scan_locks(files: &HashSet<(u64, u64)>) -> HashMap<(u64, u64), Vec<Lock>> {
+pub fn scan_locks(files: &HashSet<(u64, u64)>) -> HashMap<(u64, u64), Vec<Lock>> {
     let text = fs::read_to_string("/proc/locks").unwrap_or_default();
     parse_locks(&text, files)
 }

@@ -347,7 +347,7 @@ fn hourly_next<Tz: TimeZone>(tz: &Tz, after: DateTime<Utc>) -> Option<DateTime<U
             continue;
         };
         for instant in hour_instants(tz, &hour).into_iter().flatten() {
-            if instant > after && best.map_or(true, |b| instant < b) {
+            if instant > after && best.is_none_or(|b| instant < b) {
                 best = Some(instant);
             }
         }
@@ -366,7 +366,7 @@ fn hourly_start<Tz: TimeZone>(tz: &Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>
             continue;
         };
         for instant in hour_instants(tz, &hour).into_iter().flatten() {
-            if instant <= t && best.map_or(true, |b| instant > b) {
+            if instant <= t && best.is_none_or(|b| instant > b) {
                 best = Some(instant);
             }
         }

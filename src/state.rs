@@ -52,6 +52,15 @@ pub fn key(source: &str, file: &str) -> String {
 }
 
 impl State {
+    /// The state as saved, touching nothing (for `status`): a missing or
+    /// unreadable file reads as empty.
+    pub fn load_read_only(state_dir: &Path) -> (State, bool) {
+        match fs::read(state_dir.join(STATE)).map(|t| parse(&t)) {
+            Ok(Ok(s)) => (s, true),
+            _ => (State::default(), false),
+        }
+    }
+
     /// Load the state, recovering from a crash mid-save and setting aside a
     /// corrupt file. Returns the state and a warning to report, if any.
     pub fn load(state_dir: &Path) -> (State, Option<String>) {
@@ -193,6 +202,20 @@ impl StateLock {
         writeln!(file, "{}", std::process::id()).map_err(io_err)?;
         Ok(StateLock { _file: file, path })
     }
+}
+
+/// The pid of the daemon holding `state_dir`'s lock, if one does: read
+/// from /proc/locks, so looking never takes (or races for) the lock.
+pub fn lock_holder(state_dir: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(state_dir.join(LOCK)).ok()?;
+    let key = (m.dev(), m.ino());
+    let locks = crate::holders::scan_locks(&std::iter::once(key).collect());
+    let held = locks.get(&key)?.iter().find(|l| l.kind == "FLOCK")?;
+    held.pid.or_else(|| {
+        let mut f = File::open(state_dir.join(LOCK)).ok()?;
+        read_pid(&mut f)
+    })
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {

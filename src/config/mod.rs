@@ -265,7 +265,17 @@ pub struct Config {
     /// A new checkpoint signing key every UTC day (forward security).
     pub forward_secure: bool,
     pub redact: Redact,
+    pub metrics: MetricsOut,
     pub sources: Vec<Source>,
+}
+
+/// `[metrics]`: where the Prometheus exposition goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsOut {
+    /// A node_exporter textfile-collector file, rewritten atomically.
+    pub textfile: Option<PathBuf>,
+    /// Serve `/metrics` and `/healthz` here (a bare port means loopback).
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -375,6 +385,24 @@ impl Config {
             Ok(d)
         });
         let redact = cx.redact(path, &text, main.redact.unwrap_or_default());
+        let raw_metrics = main.metrics.unwrap_or_default();
+        let metrics = MetricsOut {
+            textfile: cx.opt(path, &text, &raw_metrics.textfile, |s| {
+                let p = absolute(&base, s);
+                if p.extension().is_none_or(|e| e != "prom") {
+                    return Err(format!("metrics.textfile {s:?} must end in .prom: node_exporter's textfile collector reads only *.prom files"));
+                }
+                Ok(p)
+            }),
+            listen: cx.opt(path, &text, &raw_metrics.listen, |s| {
+                if let Ok(port) = s.parse::<u16>() {
+                    return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+                }
+                s.parse::<std::net::SocketAddr>().map_err(|_| {
+                    format!("metrics.listen {s:?} is not an address; use a port (\"9464\", loopback) or \"IP:PORT\"")
+                })
+            }),
+        };
         let defaults = main.defaults.unwrap_or_default();
         // Validate [defaults] on their own, in the main file, so a bad default is
         // reported once, at its own position, even if no source uses it.
@@ -426,6 +454,7 @@ impl Config {
             journal_max_age,
             forward_secure: main.forward_secure.map(|b| *b.get_ref()).unwrap_or(false),
             redact,
+            metrics,
             sources: resolved,
         })
     }

@@ -119,6 +119,7 @@ pub struct RawMain {
     pub forward_secure: Option<Spanned<bool>>,
     pub defaults: Option<RawPolicy>,
     pub redact: Option<RawRedact>,
+    pub metrics: Option<RawMetrics>,
     #[serde(default)]
     pub source: Vec<RawSource>,
 }
@@ -129,6 +130,14 @@ pub struct RawMain {
 pub struct RawDropIn {
     #[serde(default)]
     pub source: Vec<RawSource>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub textfile: S<String>,
+    pub listen: S<String>,
 }
 
 /// `[redact]`.

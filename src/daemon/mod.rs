@@ -48,6 +48,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 const HOUSE_INTERVAL: Duration = Duration::from_secs(300);
 /// How often it re-checks rotated files still held by a writer.
 const HOUSE_RETRY: Duration = Duration::from_secs(2);
+/// How often the cutter publishes `status.json` and the metrics textfile.
+const PUBLISH_INTERVAL: Duration = Duration::from_secs(2);
 
 enum Job {
     Pass(Force),
@@ -93,6 +95,8 @@ fn spawn_cutter(
             let mut pass_due = true;
             let mut next_cut: Option<std::time::Instant> = None;
             let mut last_pass = std::time::Instant::now();
+            let started = chrono::Utc::now();
+            let mut published: Option<std::time::Instant> = None;
             loop {
                 let now = clock.now();
                 if let Some(p) = cutter.pipeline.as_mut() {
@@ -136,6 +140,13 @@ fn spawn_cutter(
                         wake = wake.min(w);
                     }
                 }
+                if published.is_none_or(|t| t.elapsed() >= PUBLISH_INTERVAL) {
+                    publish(&mut cutter, started, true);
+                    published = Some(std::time::Instant::now());
+                }
+                if let Some(t) = published {
+                    wake = wake.min(t + PUBLISH_INTERVAL);
+                }
                 let sleep = wake.saturating_duration_since(std::time::Instant::now());
                 let job = if sleep.is_zero() {
                     rx.try_recv().map_err(|e| match e {
@@ -175,9 +186,57 @@ fn spawn_cutter(
             if let Some(p) = cutter.pipeline.as_mut() {
                 p.shutdown(clock.now());
             }
+            publish(&mut cutter, started, false);
         })
         .expect("spawning a thread at start-up");
     (tx, handle)
+}
+
+/// Publish what only the daemon knows for `logwarden status`, refresh the
+/// lag gauges, and rewrite the metrics textfile if one is configured.
+fn publish(cutter: &mut Cutter, started: chrono::DateTime<chrono::Utc>, running: bool) {
+    let m = crate::metrics::global();
+    let lag = cutter
+        .pipeline
+        .as_mut()
+        .map(|p| p.lag())
+        .unwrap_or_default();
+    m.mirror_lag_bytes.reset();
+    m.mirror_lag_seconds.reset();
+    for l in lag.iter().filter(|l| l.file == l.base) {
+        m.mirror_lag_bytes
+            .with_label_values(&[&l.source, &l.file])
+            .set(l.lag_bytes as i64);
+        m.mirror_lag_seconds
+            .with_label_values(&[&l.source, &l.file])
+            .set(if l.lag_bytes > 0 { l.lag_seconds } else { 0.0 });
+    }
+    m.watched_files.set(cutter.watched() as i64);
+    m.published();
+    let cfg = &cutter.cfg;
+    let p = crate::status::Published {
+        version: 1,
+        pid: std::process::id(),
+        started,
+        published: chrono::Utc::now(),
+        running,
+        watched_files: cutter.watched() as u64,
+        checkpoint_age_seconds: m.checkpoint_age(),
+        lag,
+        today: m.today(),
+        last_errors: m.last_errors(),
+    };
+    if let Err(e) = crate::status::publish(&cfg.state_dir, &p) {
+        tracing::warn!(
+            "cannot publish {}: {e}",
+            cfg.state_dir.join(crate::status::FILE).display()
+        );
+    }
+    if let Some(path) = &cfg.metrics.textfile {
+        if let Err(e) = crate::metrics::write_textfile(path, &m.render()) {
+            tracing::warn!("cannot write the metrics textfile {}: {e}", path.display());
+        }
+    }
 }
 
 fn spawn_housekeeper(
@@ -306,6 +365,18 @@ async fn event_loop(
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     let mut reload_at: Option<Instant> = None;
     let mut scan_at: Option<Instant> = None;
+    if let Some(addr) = cfg.metrics.listen {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => {
+                tracing::info!("serving /metrics and /healthz on http://{addr}");
+                tokio::spawn(crate::metrics::serve(l));
+            }
+            Err(e) => engine::journal(
+                &journal,
+                Record::failed(clock.now(), "metrics.listen", format!("cannot listen on {addr}: {e}; metrics stay available through metrics.textfile and logwarden status")),
+            ),
+        }
+    }
     sd::ready();
     tracing::info!(
         "logwarden {} running with {} source(s)",

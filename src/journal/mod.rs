@@ -631,6 +631,17 @@ impl Journal {
     /// daemon's log.
     pub fn record(&mut self, r: Record) {
         log(&r);
+        let m = crate::metrics::global();
+        if r.status == Status::Failed {
+            m.error(
+                r.source.as_deref(),
+                &r.action,
+                r.error.as_deref().unwrap_or(""),
+                self.clock.now(),
+            );
+        } else if r.action == "checkpoint" {
+            m.checkpointed();
+        }
         if self.file.is_none() {
             return;
         }

@@ -22,6 +22,7 @@
 //!   label; the housekeeper compresses and retains it by the source's policy.
 
 pub mod checkpoint;
+pub mod history;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -285,6 +286,8 @@ struct Input {
     t: Tailer,
     draining_since: Option<DateTime<Utc>>,
     shift: Option<Shift>,
+    /// Since when it has had bytes not yet in the mirror (seen by `lag`).
+    behind_since: Option<Instant>,
 }
 
 struct Pipe {
@@ -569,6 +572,7 @@ impl Pipeline {
                                     t,
                                     draining_since: None,
                                     shift: None,
+                                    behind_since: None,
                                 });
                                 self.dirty = true;
                             }
@@ -709,7 +713,23 @@ impl Pipeline {
         };
         match mirror.append(out) {
             Ok(()) => {
+                let read = end.saturating_sub(input.t.committed);
                 input.t.commit(end);
+                let m = crate::metrics::global();
+                m.lines_read
+                    .with_label_values(&[source])
+                    .inc_by(counts.lines);
+                m.bytes_read.with_label_values(&[source]).inc_by(read);
+                m.lines_written
+                    .with_label_values(&[source])
+                    .inc_by(counts.lines);
+                m.bytes_written
+                    .with_label_values(&[source])
+                    .inc_by(out.len() as u64);
+                m.lines_cut
+                    .with_label_values(&[source])
+                    .inc_by(counts.cut_lines);
+                m.redacted(source, chrono::Local::now().date_naive(), &counts.by_key);
                 self.counts.add(&counts);
                 self.unsynced += out.len() as u64;
                 self.dirty = true;
@@ -721,6 +741,37 @@ impl Pipeline {
                 Err(e)
             }
         }
+    }
+
+    /// Every input's lag behind its file: what `status` and the metrics show.
+    pub fn lag(&mut self) -> Vec<crate::status::FileLag> {
+        let mut v = Vec::new();
+        for (name, pipe) in &mut self.pipes {
+            for input in &mut pipe.inputs {
+                let size = input.t.size().unwrap_or(input.t.committed);
+                let lag = size.saturating_sub(input.t.committed);
+                let since = if lag > 0 {
+                    *input.behind_since.get_or_insert_with(Instant::now)
+                } else {
+                    input.behind_since = None;
+                    Instant::now()
+                };
+                v.push(crate::status::FileLag {
+                    source: name.clone(),
+                    file: input.t.name.clone(),
+                    base: input.base.clone(),
+                    size,
+                    offset: input.t.committed,
+                    lag_bytes: lag,
+                    lag_seconds: if lag > 0 {
+                        since.elapsed().as_secs_f64()
+                    } else {
+                        0.0
+                    },
+                });
+            }
+        }
+        v
     }
 
     /// When the pipeline next needs to run without being woken.
@@ -1506,6 +1557,7 @@ fn recover_input(
                     .and_then(|s| DateTime::from_timestamp(s, 0))
                     .or(if live { None } else { Some(Utc::now()) }),
                 shift: None,
+                behind_since: None,
             },
             note,
         )));

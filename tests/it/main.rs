@@ -9,6 +9,7 @@ mod lifecycle;
 mod mirror;
 mod mirror_model;
 mod model;
+mod operate;
 mod packaging;
 mod retention;
 mod rotation;
