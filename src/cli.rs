@@ -343,7 +343,13 @@ fn verify(
             return ExitCode::from(1);
         }
     }
-    let files = match crate::journal::files::verify_files(&all) {
+    let bar = spinner("verifying", true);
+    let files = crate::journal::files::verify_files_with(&all, &mut |path, n| {
+        bar.inc(n);
+        bar.set_message(path.rsplit('/').next().unwrap_or(path).to_string());
+    });
+    bar.finish_and_clear();
+    let files = match files {
         Ok(f) => f,
         Err(why) => {
             eprintln!("logwarden verify: {why}");
@@ -410,6 +416,23 @@ fn query_journal(cfg: &Config, q: &crate::journal::Query, json: bool) -> ExitCod
     }
     let _ = w.flush();
     ExitCode::SUCCESS
+}
+
+/// A progress spinner on stderr for long operations; indicatif draws it
+/// only when stderr is a terminal, so scripts and pipes see nothing.
+fn spinner(what: &str, counts_bytes: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    let template = if counts_bytes {
+        "{spinner} {prefix} {bytes} {msg} [{elapsed}]"
+    } else {
+        "{spinner} {prefix} [{elapsed}]"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// `logwarden status`: the table, or the JSON report.
@@ -671,6 +694,23 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
     if cfg.sources.is_empty() {
         out.push_str("\nno [[source]] configured: the daemon would idle\n");
     }
+    // What housekeeping would do now (compression, retention), dry.
+    let jr: engine::SharedJournal = Arc::new(Mutex::new(Journal::log_only()));
+    let house = engine::housekeep(
+        cfg,
+        &jr,
+        now,
+        now,
+        engine::WriterWait::Grace,
+        true,
+        &std::sync::atomic::AtomicBool::new(false),
+    );
+    if !house.lines.is_empty() {
+        out.push_str("\nhousekeeping now would:\n");
+        for l in &house.lines {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
     let _ = std::io::stdout().write_all(out.as_bytes());
     if problems > 0 {
         eprintln!("logwarden: {problems} source(s) cannot be used as configured");
@@ -733,7 +773,9 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
             return ExitCode::from(1);
         }
     };
+    let bar = spinner("cutting, compressing and sweeping", false);
     let (report, house) = engine::one_shot(cfg, &journal, clock.now(), &force, false);
+    bar.finish_and_clear();
     print_lines(&report.lines);
     print_lines(&house.lines);
     if report.cuts == 0 {

@@ -45,6 +45,11 @@ struct Track {
 /// Check the archives the records in `bytes` (a verified chain) vouch for.
 /// Err names the file and why.
 pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
+    verify_files_with(bytes, &mut |_, _| {})
+}
+
+/// [`verify_files`], calling `done(path, bytes)` after each file (progress).
+pub fn verify_files_with(bytes: &[u8], done: &mut dyn FnMut(&str, u64)) -> Result<Files, String> {
     let mut expect: BTreeMap<String, Expect> = BTreeMap::new();
     let mut tracks: Vec<Track> = Vec::new();
     let mut out = Files::default();
@@ -178,6 +183,7 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
         }
         out.checked += 1;
         out.bytes += n;
+        done(path, n);
     }
     for t in tracks.iter().filter(|t| !t.gone) {
         match &t.compressed {
@@ -224,6 +230,7 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
                 }
                 out.checked += 1;
                 out.bytes += n;
+                done(&t.path, n);
             }
         }
     }

@@ -276,3 +276,60 @@ fn bad_metrics_settings_are_located() {
         "{err}"
     );
 }
+
+/// `check` and `rotate --dry-run` show what would happen — which file, which
+/// strategy and why, what retention would delete — and change nothing.
+#[test]
+fn check_and_dry_run_show_cuts_and_retention_and_touch_nothing() {
+    let env = Env::new();
+    env.config("max_age = \"30d\"", "");
+    std::fs::write(env.log("app.log"), "live\n").unwrap();
+    std::fs::write(env.log("app.log.2020-01-01"), "old\n").unwrap();
+    std::fs::write(env.log("app.log.2099-01-01"), "kept\n").unwrap();
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(&env.logs)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name(), e.metadata().unwrap().len())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+    let out = env.run(&["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("app.log (5 B) -> rename: no process holds it open"),
+        "{text}"
+    );
+    assert!(
+        text.contains("would delete") && text.contains("app.log.2020-01-01"),
+        "{text}"
+    );
+    assert!(!text.contains("app.log.2099-01-01 ("), "{text}");
+    let out = env.run(&["rotate", "--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("would cut") && text.contains("rename"),
+        "{text}"
+    );
+    assert!(
+        text.contains("would delete") && text.contains("app.log.2020-01-01"),
+        "{text}"
+    );
+    assert_eq!(listing(), before);
+    assert!(!env.state.join("journal.ndjson").exists() || env.journal().is_empty());
+    // Quiet when not on a terminal: no progress output for scripts.
+    let err = String::from_utf8(env.run(&["rotate"]).stderr).unwrap();
+    assert!(!err.contains("sweeping") && !err.contains('\r'), "{err}");
+    let out = env.run(&["verify"]);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
