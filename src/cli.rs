@@ -128,6 +128,8 @@ pub enum Command {
 
 /// Parse arguments and run.
 pub fn main() -> ExitCode {
+    #[cfg(feature = "failpoints")]
+    let _crash_points = crate::crash::setup();
     let cli = Cli::parse();
     // Reads no config: packaging runs it where none is installed.
     if let Command::Generate { dir } = &cli.command {

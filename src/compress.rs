@@ -68,10 +68,12 @@ pub fn compress_as(dir: &SafeDir, plain: &str, gz: String, tmp: &str) -> io::Res
             return Err(e);
         }
     };
+    crate::crash::point("compress.written");
     dir.rename_noreplace(&tmp, &gz).inspect_err(|_| {
         let _ = dir.unlink(&tmp);
     })?;
     dir.sync()?;
+    crate::crash::point("compress.renamed");
     dir.unlink(&plain)?;
     dir.sync()?;
     Ok(Compressed {

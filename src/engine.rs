@@ -749,8 +749,10 @@ fn house_source(
                 .ok()
                 .and_then(|f| crate::journal::files::sha256(&f).ok())
                 .map(|(hex, _)| hex);
+            crate::crash::point("retain.hashed");
             match dir.unlink(&d.name) {
                 Ok(()) => {
+                    crate::crash::point("retain.unlinked");
                     report.deleted += 1;
                     crate::metrics::global()
                         .retention_deletions

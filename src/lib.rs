@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod compress;
 pub mod config;
+pub mod crash;
 pub mod daemon;
 pub mod discover;
 pub mod engine;

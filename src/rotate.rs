@@ -209,7 +209,7 @@ pub fn rename(
         let archive = archive_name(dir, name, label);
         let to = archive.plain_name();
         match dir.rename_noreplace(name, &to) {
-            Ok(()) => {}
+            Ok(()) => crate::crash::point("rotate.renamed"),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EEXIST) => continue,
                 Some(errno @ (libc::EBUSY | libc::EPERM | libc::EXDEV | libc::EACCES)) => {
@@ -343,6 +343,7 @@ fn copy_truncate(
     let _ = safe_dir::copy_owner_and_mode(&dst, meta);
     dst.sync_all().map_err(io_err(format!("fsync {tmp}")))?;
     drop(dst);
+    crate::crash::point("rotate.copied");
     if direct {
         let _ = dir.sync();
         return Ok((archive, copied));

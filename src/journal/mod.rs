@@ -550,6 +550,7 @@ impl Journal {
     /// when a key is present. Shipped off the host, checkpoints let a central
     /// side detect a truncated or rewritten journal (see README).
     pub fn checkpoint(&mut self, now: DateTime<Utc>, why: &str) {
+        crate::crash::point("checkpoint");
         let mut r = Record::ok(now, "checkpoint");
         r.reason = Some(why.to_string());
         r.tip_seq = Some(self.seq);
@@ -669,6 +670,10 @@ impl Journal {
             return;
         };
         let before = file.metadata().map(|m| m.len()).ok();
+        if crate::crash::hit("journal.torn") {
+            let _ = file.write_all(&line[..line.len() / 2]);
+            crate::crash::die();
+        }
         match file.write_all(&line).and_then(|()| file.sync_data()) {
             Ok(()) => {
                 self.seq += 1;

@@ -123,6 +123,7 @@ pub fn housekeep(
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             break;
         };
+        crate::crash::point("journal.retain");
         match dir.unlink(name).and_then(|()| dir.sync()) {
             Ok(()) => {
                 done.deleted += 1;

@@ -122,6 +122,7 @@ impl Syncer {
                         for f in &job.files {
                             f.sync_data()?;
                         }
+                        crate::crash::point("mirror.synced");
                         job.ck.save(&state_dir)
                     })();
                     if r.is_ok() {
