@@ -15,3 +15,4 @@ mod retention;
 mod rotation;
 mod schedule;
 mod security;
+mod shippers;

@@ -1,0 +1,409 @@
+//! Shipping the mirror: the real `rsyslogd`, configured from the shipped
+//! example `config/shippers/rsyslog-logwarden.conf` (its paths pointed at a
+//! temp dir, its forwarding action swapped for a local file written with the
+//! example's own one-line template), reads the mirror that logwarden writes
+//! and cuts every 2 s while a writer logs numbered lines with planted
+//! secrets, and the audit journal, archived every 4 KiB. Every line must
+//! arrive exactly once and whole, every journal record too, and no secret.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/config/shippers/rsyslog-logwarden.conf"
+);
+
+/// `rsyslogd` from PATH, or where Debian installs it (`/usr/sbin` is not on
+/// every user's PATH).
+fn find_rsyslogd() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join("rsyslogd"))
+        .find(|p| p.is_file())
+}
+
+/// The example with its paths moved under `tmp` (the state dir takes the
+/// place of /var/lib/logwarden, so the mirror glob and the journal path stay
+/// as shipped), the forwarding action replaced by an omfile action, and
+/// rsyslog's own messages sent to a file of their own.
+fn config_from_example(example: &str, state: &Path, work: &Path, out: &Path, own: &Path) -> String {
+    let mut conf = example
+        .replace("/var/spool/rsyslog", &work.display().to_string())
+        .replace("/var/lib/logwarden", &state.display().to_string());
+    let start = conf
+        .find("action(type=\"omfwd\"")
+        .expect("the example forwards with an omfwd action");
+    let len = call_len(&conf[start..]).expect("the omfwd action is closed");
+    conf.replace_range(
+        start..start + len,
+        &format!(
+            "action(type=\"omfile\" file=\"{}\" template=\"logwarden_line\")",
+            out.display()
+        ),
+    );
+    // Whole-line comments go (one names a /var path the test must not use).
+    let mut conf: String = conf
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        !conf.contains("/var/"),
+        "a system path is left in the test's rsyslog config:\n{conf}"
+    );
+    conf.push_str(&format!(
+        "global(processInternalMessages=\"on\")\n*.* action(type=\"omfile\" file=\"{}\")\n",
+        own.display()
+    ));
+    conf
+}
+
+/// The length of `s` up to and including the `)` that closes its first `(`,
+/// skipping quoted strings and comments.
+fn call_len(s: &str) -> Option<usize> {
+    let (mut depth, mut quoted, mut escaped, mut comment) = (0, false, false, false);
+    for (i, c) in s.char_indices() {
+        if comment {
+            comment = c != '\n';
+        } else if quoted {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                quoted = false;
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                '#' => comment = true,
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// A foreground rsyslogd with its own config, pid file and work directory;
+/// killed when dropped (a failed assertion included).
+struct Rsyslogd {
+    child: Option<Child>,
+    stderr: PathBuf,
+    own: PathBuf,
+}
+
+impl Rsyslogd {
+    fn start(bin: &Path, conf: &Path, dir: &Path, own: PathBuf) -> Rsyslogd {
+        let stderr = dir.join("rsyslogd.stderr");
+        let child = Command::new(bin)
+            .arg("-n")
+            .arg("-f")
+            .arg(conf)
+            .arg("-i")
+            .arg(dir.join("rsyslogd.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Rsyslogd {
+            child: Some(child),
+            stderr,
+            own,
+        }
+    }
+
+    /// What rsyslogd said on stderr and in its own log, for a failure message.
+    fn said(&self) -> String {
+        format!(
+            "rsyslogd stderr:\n{}\nrsyslogd's own log:\n{}",
+            std::fs::read_to_string(&self.stderr).unwrap_or_default(),
+            std::fs::read_to_string(&self.own).unwrap_or_default()
+        )
+    }
+
+    fn assert_alive(&mut self) {
+        let exited = self.child.as_mut().unwrap().try_wait().unwrap();
+        assert!(
+            exited.is_none(),
+            "rsyslogd exited ({exited:?}):\n{}",
+            self.said()
+        );
+    }
+
+    /// SIGTERM (it flushes and saves its positions) and wait for the exit.
+    fn stop(&mut self) {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("rsyslogd did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Rsyslogd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// What rsyslog wrote, split by kind.
+#[derive(Default)]
+struct Shipped {
+    seq: Vec<u8>,
+    journal: Vec<String>,
+    long: Vec<String>,
+    other: Vec<String>,
+    leaks: Vec<String>,
+}
+
+fn shipped(out: &Path) -> Shipped {
+    let bytes = std::fs::read(out).unwrap_or_default();
+    let mut s = Shipped::default();
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        if line.contains("LEAK") {
+            s.leaks.push(line.chars().take(200).collect());
+        }
+        if line.starts_with("seq=") {
+            s.seq.extend(line.as_bytes());
+            s.seq.push(b'\n');
+        } else if line.starts_with("{\"_v\":") {
+            s.journal.push(line.to_string());
+        } else if line.starts_with("long=") {
+            s.long.push(line.to_string());
+        } else {
+            s.other.push(line.chars().take(200).collect());
+        }
+    }
+    s
+}
+
+/// Every record of the journal: its archives (decompressed), then the live file.
+fn journal_lines(state: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for f in logwarden::journal::files(state) {
+        let bytes = logwarden::journal::read(&f).unwrap_or_default();
+        v.extend(String::from_utf8_lossy(&bytes).lines().map(String::from));
+    }
+    v
+}
+
+/// How many times the mirror was cut (`rotate` records naming a mirror).
+fn mirror_cuts(state: &Path) -> usize {
+    journal_lines(state)
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| {
+            r["action"] == "rotate"
+                && r["resource"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/mirror/"))
+        })
+        .count()
+}
+
+/// Poll `cond` until it holds; fail with `what` and rsyslogd's words after `timeout`.
+fn settle(rs: &mut Rsyslogd, timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        rs.assert_alive();
+        assert!(
+            Instant::now() < deadline,
+            "{what} within {timeout:?}\n{}",
+            rs.said()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn rsyslog_from_the_shipped_example_gets_every_line_once_through_cuts() {
+    let Some(bin) = find_rsyslogd() else {
+        assert!(
+            std::env::var_os("LOGWARDEN_SKIP_RSYSLOG").is_some_and(|v| v == "1"),
+            "rsyslogd is needed to test the shipped rsyslog example: apt-get install rsyslog \
+             (.ci/run installs it), or set LOGWARDEN_SKIP_RSYSLOG=1 to skip this test"
+        );
+        eprintln!("skipped: rsyslogd is not installed and LOGWARDEN_SKIP_RSYSLOG=1");
+        return;
+    };
+    let env = Env::new();
+    let dir = env.tmp.path();
+    // Default output_dir: the mirrors are <state>/mirror/app/, as the
+    // example's glob expects under /var/lib/logwarden.
+    std::fs::write(
+        &env.config,
+        format!(
+            "state_dir = {:?}\njournal_max_size = \"4KiB\"\n\n[defaults]\ntimezone = \"UTC\"\n\
+             schedule = \"every 2s\"\n\n[[source]]\nname = \"app\"\ndir = {:?}\ninclude = [\"*.log\"]\n",
+            env.state, env.logs
+        ),
+    )
+    .unwrap();
+    let work = dir.join("rsyslog-work");
+    std::fs::create_dir(&work).unwrap();
+    let out = dir.join("shipped.log");
+    let own = dir.join("rsyslogd-own.log");
+    let conf_path = dir.join("rsyslog.conf");
+    let example = std::fs::read_to_string(EXAMPLE).unwrap();
+    std::fs::write(
+        &conf_path,
+        config_from_example(&example, &env.state, &work, &out, &own),
+    )
+    .unwrap();
+    let started = Instant::now();
+
+    // rsyslog first: the state and mirror directories appear under it.
+    let mut rs = Rsyslogd::start(&bin, &conf_path, dir, own);
+    let mut d = env.daemon();
+    // The journal's first record arriving shows imfile is watching.
+    settle(
+        &mut rs,
+        Duration::from_secs(20),
+        "the journal's startup record was not shipped",
+        || {
+            shipped(&out)
+                .journal
+                .iter()
+                .any(|l| l.contains("\"action\":\"startup\""))
+        },
+    );
+
+    let count = 3000;
+    let writer = Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.002, None);
+    writer.wait();
+    // One line far above rsyslog's 8k default message size, with a secret.
+    let long = format!("long={} password=", "y".repeat(60_000));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(env.log("app.log"))
+        .unwrap()
+        .write_all(format!("{long}LEAKLONG\n").as_bytes())
+        .unwrap();
+    settle(
+        &mut rs,
+        Duration::from_secs(60),
+        "not every line was shipped",
+        || {
+            let s = shipped(&out);
+            !s.long.is_empty() && count_seqs(&s.seq, count).0.iter().all(|c| *c > 0)
+        },
+    );
+    // Wait for a cut after the last line, so the lines were read from a
+    // mirror renamed under rsyslog's feet too.
+    let before = mirror_cuts(&env.state);
+    assert!(
+        wait_for(Duration::from_secs(10), || mirror_cuts(&env.state) > before),
+        "no mirror cut after the last line"
+    );
+    assert!(d.stop().success());
+    let journal = journal_lines(&env.state);
+    settle(
+        &mut rs,
+        Duration::from_secs(30),
+        "not every journal record was shipped",
+        || shipped(&out).journal.len() >= journal.len(),
+    );
+    // Anything shipped twice would be in by now.
+    std::thread::sleep(Duration::from_millis(500));
+    rs.stop();
+    eprintln!(
+        "rsyslogd shipped {} journal records from {} journal files and the lines of {} mirror cuts in {:?}",
+        journal.len(),
+        logwarden::journal::files(&env.state).len(),
+        mirror_cuts(&env.state),
+        started.elapsed()
+    );
+
+    let own = std::fs::read_to_string(&rs.own).unwrap_or_default();
+    assert!(
+        !own.to_lowercase().contains("error"),
+        "rsyslogd reported errors:\n{}",
+        rs.said()
+    );
+    let s = shipped(&out);
+    assert!(
+        s.leaks.is_empty(),
+        "a planted secret was shipped: {:?}",
+        s.leaks
+    );
+    assert!(
+        s.other.is_empty(),
+        "unexpected lines shipped: {:?}",
+        &s.other[..s.other.len().min(5)]
+    );
+    let (seen, bad) = count_seqs(&s.seq, count);
+    assert!(
+        seen.iter().all(|c| *c == 1) && bad.is_empty(),
+        "not every line shipped exactly once: {}",
+        diff_seqs(&s.seq, count)
+    );
+    assert_eq!(
+        s.long.len(),
+        1,
+        "the long line was not shipped exactly once"
+    );
+    assert!(
+        s.long[0] == format!("{long}[REDACTED]"),
+        "the long line was not shipped whole ({} bytes shipped)",
+        s.long[0].len()
+    );
+    let (mut got, mut want) = (s.journal.clone(), journal.clone());
+    got.sort();
+    want.sort();
+    assert!(
+        got == want,
+        "the journal was not shipped exactly once: {} records shipped, {} written",
+        got.len(),
+        want.len()
+    );
+    assert!(
+        journal
+            .iter()
+            .any(|l| l.contains("\"action\":\"checkpoint\"")),
+        "no checkpoint record was shipped"
+    );
+
+    // It all went through cuts: several mirrors renamed and compressed while
+    // rsyslog read them, and the journal archived.
+    assert!(mirror_cuts(&env.state) >= 3, "expected several mirror cuts");
+    let gz = std::fs::read_dir(env.state.join("mirror").join("app"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".gz")
+        })
+        .count();
+    assert!(gz >= 3, "the mirror's archives were not compressed");
+    assert!(
+        logwarden::journal::files(&env.state).len() >= 2,
+        "the journal was never archived"
+    );
+}
