@@ -48,7 +48,7 @@ fn compress(c: &mut Criterion) {
             |t| {
                 let dir = SafeDir::open(t.path()).unwrap();
                 let a = archive::parse_any("a.log.2026-11-20").unwrap();
-                black_box(logwarden::compress::compress(&dir, &a).unwrap());
+                black_box(logwarden::compress::compress(&dir, &a, &mut |_| {}).unwrap());
                 t
             },
             BatchSize::PerIteration,

@@ -31,14 +31,35 @@ pub struct Compressed {
     pub file_sha256: String,
 }
 
-/// Compress the plain archive `a` (which must not be `.gz`) in `dir`.
-pub fn compress(dir: &SafeDir, a: &Archive) -> io::Result<Compressed> {
-    compress_as(dir, &a.plain_name(), a.gz_name(), &a.gz_tmp_name())
+/// Compress the plain archive `a` (which must not be `.gz`) in `dir`;
+/// `journal_first` as for [`compress_as`].
+pub fn compress(
+    dir: &SafeDir,
+    a: &Archive,
+    journal_first: &mut dyn FnMut(&Compressed),
+) -> io::Result<Compressed> {
+    compress_as(
+        dir,
+        &a.plain_name(),
+        a.gz_name(),
+        &a.gz_tmp_name(),
+        journal_first,
+    )
 }
 
 /// Compress `plain` in `dir` into `gz` by way of `tmp`: temp, verify, fsync,
 /// rename (never over an existing file), then unlink `plain`.
-pub fn compress_as(dir: &SafeDir, plain: &str, gz: String, tmp: &str) -> io::Result<Compressed> {
+/// `journal_first` is called once the temp file is complete and durable,
+/// before the rename (write-ahead): a crash after the rename cannot leave a
+/// .gz the journal never vouched for; a crash before it leaves a temp file
+/// that recovery removes, and the compression (and its record) is redone.
+pub fn compress_as(
+    dir: &SafeDir,
+    plain: &str,
+    gz: String,
+    tmp: &str,
+    journal_first: &mut dyn FnMut(&Compressed),
+) -> io::Result<Compressed> {
     let (plain, tmp) = (plain.to_string(), tmp.to_string());
     let src = dir.open_read(&plain)?;
     let meta = safe_dir::fstat(&src)?;
@@ -69,6 +90,15 @@ pub fn compress_as(dir: &SafeDir, plain: &str, gz: String, tmp: &str) -> io::Res
         }
     };
     crate::crash::point("compress.written");
+    let done = Compressed {
+        gz_name: gz.clone(),
+        in_bytes,
+        out_bytes,
+        content_sha256,
+        file_sha256,
+    };
+    journal_first(&done);
+    crate::crash::point("compress.journaled");
     dir.rename_noreplace(&tmp, &gz).inspect_err(|_| {
         let _ = dir.unlink(&tmp);
     })?;
@@ -76,13 +106,7 @@ pub fn compress_as(dir: &SafeDir, plain: &str, gz: String, tmp: &str) -> io::Res
     crate::crash::point("compress.renamed");
     dir.unlink(&plain)?;
     dir.sync()?;
-    Ok(Compressed {
-        gz_name: gz,
-        in_bytes,
-        out_bytes,
-        content_sha256,
-        file_sha256,
-    })
+    Ok(done)
 }
 
 /// Compression level: gzip's default, the usual size/speed balance.
@@ -296,8 +320,20 @@ fn crc_of_plain(f: &File) -> io::Result<(u64, u32)> {
 pub enum Recovered {
     /// A half-written temp file was removed; the original is compressed again.
     RemovedTemp(String),
-    /// The archive was complete but the original was not yet removed.
-    RemovedOriginal(String),
+    /// The archive was complete but the original was not yet removed (the
+    /// crash also came before the `compress` record): the original's name
+    /// and inode, and the hashes that record needs.
+    RemovedOriginal(String, Finished),
+}
+
+/// A compression finished by recovery, for its `compress` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub ino: u64,
+    pub size: u64,
+    pub gz_name: String,
+    pub content_sha256: String,
+    pub file_sha256: String,
 }
 
 /// Finish or clean up compressions interrupted by a crash, among `names` of `dir`.
@@ -324,9 +360,18 @@ pub fn recover(dir: &SafeDir, names: &[String]) -> Vec<io::Result<Recovered>> {
             let plain = dir.open_read(n)?;
             let gz = dir.open_read(&a.gz_name())?;
             if crc_of_plain(&plain)? == crc_of_gzip(&gz)? {
+                let meta = safe_dir::fstat(&plain)?;
+                let done = Finished {
+                    ino: meta.ino,
+                    size: meta.size,
+                    gz_name: a.gz_name(),
+                    content_sha256: crate::journal::files::sha256(&mut dir.open_read(n)?)?.0,
+                    file_sha256: crate::journal::files::sha256(&mut dir.open_read(&a.gz_name())?)?
+                        .0,
+                };
                 dir.unlink(n)?;
                 dir.sync()?;
-                Ok(Recovered::RemovedOriginal(n.clone()))
+                Ok(Recovered::RemovedOriginal(n.clone(), done))
             } else {
                 Err(io::Error::other(format!(
                     "{} and {} both exist and differ; leaving both for a person to decide",
@@ -365,7 +410,13 @@ mod tests {
         std::fs::write(tmp.path().join("a.log.2026-11-20"), &data).unwrap();
         let dir = SafeDir::open(tmp.path()).unwrap();
         let a = crate::archive::parse_any("a.log.2026-11-20").unwrap();
-        let c = compress(&dir, &a).unwrap();
+        let mut first = None;
+        let c = compress(&dir, &a, &mut |c| first = Some(c.file_sha256.clone())).unwrap();
+        assert_eq!(
+            first,
+            Some(c.file_sha256.clone()),
+            "journaled before the rename"
+        );
         assert_eq!(c.in_bytes, data.len() as u64);
         assert!(c.out_bytes < c.in_bytes / 3);
         assert!(!tmp.path().join("a.log.2026-11-20").exists());
@@ -390,7 +441,7 @@ mod tests {
         let dir = SafeDir::open(p).unwrap();
         let b = crate::archive::parse_any("b.log.2026-11-20").unwrap();
         // Simulate a crash after the rename: compress, then put the original back.
-        compress(&dir, &b).unwrap();
+        compress(&dir, &b, &mut |_| {}).unwrap();
         std::fs::write(p.join("b.log.2026-11-20"), b"world\n").unwrap();
         let names = dir.list().unwrap();
         let got: Vec<_> = recover(&dir, &names)
@@ -400,7 +451,9 @@ mod tests {
         assert!(got.contains(&Recovered::RemovedTemp(
             ".a.log.2026-11-20.gz.logwarden-tmp".into()
         )));
-        assert!(got.contains(&Recovered::RemovedOriginal("b.log.2026-11-20".into())));
+        assert!(got.iter().any(
+            |r| matches!(r, Recovered::RemovedOriginal(n, f) if n == "b.log.2026-11-20" && f.gz_name == "b.log.2026-11-20.gz")
+        ));
         assert!(p.join("a.log.2026-11-20").exists());
         assert!(p.join("b.log.2026-11-20.gz").exists());
     }

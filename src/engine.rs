@@ -572,14 +572,23 @@ fn house_source(
         for r in crate::compress::recover(dir, &names) {
             let rec = match r {
                 Ok(crate::compress::Recovered::RemovedTemp(n)) => Record::ok(now, "recover")
+                    .resource(dir.path(), None, None)
                     .old(&n)
                     .new_value("removed an unfinished compression; it is redone"),
-                Ok(crate::compress::Recovered::RemovedOriginal(n)) => Record::ok(now, "recover")
-                    .old(&n)
-                    .new_value("removed the original of a finished compression"),
-                Err(e) => Record::failed(now, "recover", e),
+                Ok(crate::compress::Recovered::RemovedOriginal(n, f)) => {
+                    // The compression's own record, which the crash prevented.
+                    let mut r = Record::ok(now, "compress")
+                        .resource(&dir.join(&n), Some(f.ino), Some(f.size))
+                        .old(dir.join(&n).display())
+                        .new_value(dir.join(&f.gz_name).display())
+                        .hashes(Some(f.content_sha256), Some(f.file_sha256));
+                    r.reason =
+                        Some("finished at start: the crash came after the .gz was complete".into());
+                    r
+                }
+                Err(e) => Record::failed(now, "recover", e).resource(dir.path(), None, None),
             };
-            journal(jr, rec.source(&src.name).resource(dir.path(), None, None));
+            journal(jr, rec.source(&src.name));
         }
     }
 
@@ -655,7 +664,19 @@ fn house_source(
                 continue;
             }
             let started = std::time::Instant::now();
-            match crate::compress::compress(dir, &a) {
+            let mut journal_first = |c: &crate::compress::Compressed| {
+                let mut r = Record::ok(now, "compress")
+                    .source(&src.name)
+                    .resource(&path, Some(meta.ino), Some(c.in_bytes))
+                    .old(path.display())
+                    .new_value(dir.join(&c.gz_name).display())
+                    .hashes(Some(c.content_sha256.clone()), Some(c.file_sha256.clone()));
+                if let Some(n) = note.take() {
+                    r.reason = Some(n);
+                }
+                journal(jr, r);
+            };
+            match crate::compress::compress(dir, &a, &mut journal_first) {
                 Ok(c) => {
                     report.compressed += 1;
                     let m = crate::metrics::global();
@@ -666,16 +687,6 @@ fn house_source(
                     report
                         .lines
                         .push(format!("compressed {} -> {}", path.display(), c.gz_name));
-                    let mut r = Record::ok(now, "compress")
-                        .source(&src.name)
-                        .resource(&path, Some(meta.ino), Some(c.in_bytes))
-                        .old(path.display())
-                        .new_value(dir.join(&c.gz_name).display())
-                        .hashes(Some(c.content_sha256.clone()), Some(c.file_sha256.clone()));
-                    if let Some(n) = note.take() {
-                        r.reason = Some(n);
-                    }
-                    journal(jr, r);
                 }
                 Err(e) => {
                     report.errors += 1;
@@ -750,6 +761,16 @@ fn house_source(
                 .and_then(|f| crate::journal::files::sha256(&f).ok())
                 .map(|(hex, _)| hex);
             crate::crash::point("retain.hashed");
+            // Journaled before the unlink (write-ahead): a crash in between
+            // leaves a file the journal calls deleted, which the next pass
+            // deletes; the other order would leave a deletion nobody journaled.
+            let mut r = Record::ok(now, "retention.delete")
+                .source(&src.name)
+                .resource(&path, meta.map(|m| m.ino), meta.map(|m| m.size))
+                .hashes(None, final_sha);
+            r.reason = Some(d.reason.clone());
+            journal(jr, r);
+            crate::crash::point("retain.journaled");
             match dir.unlink(&d.name) {
                 Ok(()) => {
                     crate::crash::point("retain.unlinked");
@@ -761,20 +782,18 @@ fn house_source(
                     report
                         .lines
                         .push(format!("deleted {} ({})", path.display(), d.reason));
-                    let mut r = Record::ok(now, "retention.delete")
-                        .source(&src.name)
-                        .resource(&path, meta.map(|m| m.ino), meta.map(|m| m.size))
-                        .hashes(None, final_sha);
-                    r.reason = Some(d.reason);
-                    journal(jr, r);
                 }
                 Err(e) => {
                     report.errors += 1;
                     journal(
                         jr,
-                        Record::failed(now, "retention.delete", e)
-                            .source(&src.name)
-                            .resource(&path, None, None),
+                        Record::failed(
+                            now,
+                            "retention.delete",
+                            format!("{e}; the deletion journaled just before did not happen and is retried"),
+                        )
+                        .source(&src.name)
+                        .resource(&path, None, None),
                     );
                 }
             }

@@ -61,17 +61,25 @@ pub fn housekeep(
             continue;
         }
         let size = std::fs::metadata(path).map(|m| m.len()).ok();
-        match crate::compress::compress_as(&dir, name, gz.clone(), &format!(".{gz}.tmp")) {
-            Ok(c) => {
+        let mut journal_first = |c: &crate::compress::Compressed| {
+            record(
+                Record::ok(now, "compress")
+                    .resource(path, None, size)
+                    .new_value(state_dir.join(&gz).display())
+                    .hashes(Some(c.content_sha256.clone()), Some(c.file_sha256.clone())),
+            )
+        };
+        match crate::compress::compress_as(
+            &dir,
+            name,
+            gz.clone(),
+            &format!(".{gz}.tmp"),
+            &mut journal_first,
+        ) {
+            Ok(_) => {
                 done.compressed += 1;
                 done.lines
                     .push(format!("compressed {}", state_dir.join(&gz).display()));
-                record(
-                    Record::ok(now, "compress")
-                        .resource(path, None, size)
-                        .new_value(state_dir.join(&gz).display())
-                        .hashes(Some(c.content_sha256), Some(c.file_sha256)),
-                );
             }
             Err(e) => record(
                 Record::failed(now, "compress", e)
@@ -123,6 +131,15 @@ pub fn housekeep(
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             break;
         };
+        // Journaled before the unlink, as for archives (write-ahead).
+        let mut r = Record::ok(now, "retention.delete")
+            .resource(path, None, size)
+            .hashes(None, final_sha);
+        r.reason = Some("older than journal_max_age".into());
+        r.range = Some(format!("{first_seq}..{last_seq}"));
+        r.tip_seq = Some(last_seq);
+        r.tip_hash = Some(last_hash.clone());
+        record(r);
         crate::crash::point("journal.retain");
         match dir.unlink(name).and_then(|()| dir.sync()) {
             Ok(()) => {
@@ -131,18 +148,19 @@ pub fn housekeep(
                     "deleted {} (_seq {first_seq}..{last_seq}, older than journal_max_age)",
                     path.display()
                 ));
-                let mut r = Record::ok(now, "retention.delete")
-                    .resource(path, None, size)
-                    .hashes(None, final_sha);
-                r.reason = Some("older than journal_max_age".into());
-                r.range = Some(format!("{first_seq}..{last_seq}"));
-                r.tip_seq = Some(last_seq);
-                r.tip_hash = Some(last_hash.clone());
-                record(r);
                 set_base(last_seq, last_hash);
             }
             Err(e) => {
-                record(Record::failed(now, "retention.delete", e).resource(path, None, size));
+                record(
+                    Record::failed(
+                        now,
+                        "retention.delete",
+                        format!(
+                            "{e}; the deletion journaled just before did not happen and is retried"
+                        ),
+                    )
+                    .resource(path, None, size),
+                );
                 break;
             }
         }

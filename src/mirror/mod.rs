@@ -481,10 +481,24 @@ impl Pipeline {
         };
         for (base, mck) in &sck.mirrors {
             match recover_mirror(&pipe.out, base, mck) {
-                Ok(Some(m)) => {
+                Ok((Some(m), _)) => {
                     pipe.mirrors.insert(base.clone(), m);
                 }
-                Ok(None) => {}
+                Ok((None, Some(archived))) => {
+                    // Its rename is journaled now, so `verify` follows it.
+                    let mut r = Record::ok(now, "rotate")
+                        .source(&src.name)
+                        .resource(&pipe.out.join(base), Some(mck.ino), Some(mck.len))
+                        .old(pipe.out.join(base).display())
+                        .new_value(pipe.out.join(&archived).display())
+                        .strategy("rename", "the daemon owns the mirror");
+                    r.reason = Some(
+                        "found cut at start: a crash came between the mirror's rename and its record"
+                            .into(),
+                    );
+                    journal(&self.journal, r);
+                }
+                Ok((None, None)) => {}
                 Err(e) => {
                     return Err(format!(
                         "cannot recover mirror {}: {e}",
@@ -1463,7 +1477,13 @@ fn create_mirror(
 
 /// Find the checkpointed mirror (under its live name, or an archive name if
 /// it was cut just before a crash) and cut it back to its durable length.
-fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<Option<Mirror>> {
+/// Also returns the archive name it was found under, if it was: the crash
+/// came between that rename and its `rotate` record, which the caller writes.
+fn recover_mirror(
+    out: &SafeDir,
+    base: &str,
+    mck: &MirrorCk,
+) -> std::io::Result<(Option<Mirror>, Option<String>)> {
     let want = Identity {
         dev: mck.dev,
         ino: mck.ino,
@@ -1477,8 +1497,9 @@ fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<
             f.sync_data()?;
         }
         let len = m.size.min(mck.len);
-        return Mirror::adopt(f, want, len).map(Some);
+        return Ok((Some(Mirror::adopt(f, want, len)?), None));
     }
+    let mut renamed = None;
     for n in out.list()? {
         if archive::parse_for(base, &n).is_some_and(|a| !a.gz)
             && out.stat(&n).is_ok_and(|m| Identity::from(&m) == want)
@@ -1488,6 +1509,7 @@ fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<
                 f.set_len(mck.len)?;
                 f.sync_data()?;
             }
+            renamed = Some(n);
         }
     }
     // A live mirror that is not the checkpointed one holds only lines that
@@ -1497,7 +1519,7 @@ fn recover_mirror(out: &SafeDir, base: &str, mck: &MirrorCk) -> std::io::Result<
         f.set_len(0)?;
         f.sync_data()?;
     }
-    Ok(None)
+    Ok((None, renamed))
 }
 
 /// Reopen a checkpointed input where it is now (live name or archive name).

@@ -135,7 +135,10 @@ fn a_mirror_is_cut_back_to_its_checkpoint_even_under_its_archive_name() {
     // Cut (renamed) just before the crash; a new, unknown live mirror exists.
     std::fs::rename(t.path().join("a.log"), t.path().join("a.log.2026-11-20")).unwrap();
     std::fs::write(t.path().join("a.log"), b"never checkpointed\n").unwrap();
-    assert!(recover_mirror(&out, "a.log", &mck).unwrap().is_none());
+    let (live, renamed) = recover_mirror(&out, "a.log", &mck).unwrap();
+    assert!(live.is_none());
+    // Named, so the caller journals the rename the crash kept from the journal.
+    assert_eq!(renamed.as_deref(), Some("a.log.2026-11-20"));
     assert_eq!(
         std::fs::read(t.path().join("a.log.2026-11-20")).unwrap(),
         b"one\ntwo\n"

@@ -40,10 +40,15 @@ fn check_prints_the_plan_with_files_and_strategy() {
         "{text}"
     );
     assert!(
-        !text.contains("a.log.2026-01-01.gz ("),
+        !text.contains("file:      a.log.2026-01-01.gz"),
         "archives are not live files: {text}"
     );
     assert!(text.contains("daily at 00:00 (UTC); next cut"), "{text}");
+    // It is an archive retention would delete, and check says so.
+    assert!(
+        text.contains("would delete") && text.contains("a.log.2026-01-01.gz (older than max_age"),
+        "{text}"
+    );
 }
 
 #[test]

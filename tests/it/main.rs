@@ -16,3 +16,4 @@ mod rotation;
 mod schedule;
 mod security;
 mod shippers;
+mod torture;
