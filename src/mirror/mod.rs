@@ -540,6 +540,16 @@ impl Pipeline {
                 Err(e) => return Err(format!("cannot reopen {}: {e}", ick.name)),
             }
         }
+        // A renamed file still draining: the crash may have come between
+        // the rename and the reopen hook, leaving its writer writing to the
+        // renamed file for good. Asking it again to reopen is harmless.
+        if let Some(hook) = &src.reopen {
+            if pipe.inputs.iter().any(|i| i.draining_since.is_some()) {
+                if let Err(e) = rotate::run_reopen(hook) {
+                    tracing::warn!("reopen hook of source {} failed at start: {e}", src.name);
+                }
+            }
+        }
         Ok(pipe)
     }
 

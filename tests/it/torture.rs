@@ -325,7 +325,30 @@ fn kill_9_anywhere_loses_duplicates_and_leaks_nothing() {
             })
         });
         assert!(d.stop().success());
-        assert!(caught_up, "round {round}: the mirrors did not catch up");
+        if !caught_up {
+            let err = d.take_stderr();
+            for l in err
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            {
+                eprintln!("daemon: {l}");
+            }
+            for ((src, base), count) in &expected {
+                let got = history(&mirrors(src), base);
+                eprintln!(
+                    "{src}/{base}: {} of {count} lines; {}",
+                    got.iter().filter(|b| **b == b'\n').count(),
+                    diff_seqs(&got, *count)
+                );
+                let live = env.logs.join(src).join(base);
+                eprintln!(
+                    "  raw {}: {:?} bytes",
+                    live.display(),
+                    std::fs::metadata(&live).map(|m| m.len()).ok()
+                );
+            }
+            panic!("round {round}: the mirrors did not catch up");
+        }
         round += 1;
     }
     for ((src, base), count) in &expected {
