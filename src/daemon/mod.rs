@@ -61,6 +61,7 @@ enum Job {
 
 /// Run the daemon until SIGTERM/SIGINT.
 pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
+    raise_open_files_limit();
     state::ensure_dir(&cfg.state_dir)
         .with_context(|| format!("cannot create state_dir {}", cfg.state_dir.display()))?;
     let _lock = StateLock::acquire(&cfg.state_dir)?;
@@ -73,6 +74,20 @@ pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(event_loop(Arc::new(cfg), clock, journal))
+}
+
+/// Every watched file is an open descriptor (mirrors are capped, inputs are
+/// not): use all the open-files limit allows, as the soft limit is often far
+/// below the hard one.
+fn raise_open_files_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut l = getrlimit(Resource::Nofile);
+    if l.current < l.maximum {
+        l.current = l.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, l) {
+            tracing::warn!("cannot raise the open-files limit: {e}");
+        }
+    }
 }
 
 /// The cutter thread also runs the mirror pipeline: tailing and cutting

@@ -7,7 +7,7 @@
 //! watched, add what is missing, drop what is no longer wanted. A directory
 //! that does not exist yet is retried at every rescan.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use notify::event::{AccessKind, AccessMode, EventKind};
@@ -28,7 +28,9 @@ pub enum FsEvent {
 
 pub struct Watch {
     watcher: notify::INotifyWatcher,
-    watched: BTreeSet<PathBuf>,
+    /// Each watched directory and the (dev, ino) it had when watched: a
+    /// directory removed and re-created under the same path is a new one.
+    watched: BTreeMap<PathBuf, (u64, u64)>,
 }
 
 impl Watch {
@@ -53,23 +55,40 @@ impl Watch {
         )?;
         Ok(Watch {
             watcher,
-            watched: BTreeSet::new(),
+            watched: BTreeMap::new(),
         })
     }
 
     /// Make the watched set equal `want` (existing directories only).
     pub fn reconcile(&mut self, want: &[PathBuf]) {
-        let want: BTreeSet<PathBuf> = want.iter().filter(|p| p.is_dir()).cloned().collect();
-        let to_drop: Vec<_> = self.watched.difference(&want).cloned().collect();
-        let to_watch: Vec<_> = want.difference(&self.watched).cloned().collect();
+        use std::os::unix::fs::MetadataExt;
+        let want: BTreeMap<PathBuf, (u64, u64)> = want
+            .iter()
+            .filter_map(|p| {
+                let m = std::fs::metadata(p).ok().filter(|m| m.is_dir())?;
+                Some((p.clone(), (m.dev(), m.ino())))
+            })
+            .collect();
+        // Gone, or replaced by a new directory of the same name.
+        let to_drop: Vec<_> = self
+            .watched
+            .iter()
+            .filter(|(p, id)| want.get(*p) != Some(*id))
+            .map(|(p, _)| p.clone())
+            .collect();
         for p in to_drop {
             let _ = self.watcher.unwatch(&p);
             self.watched.remove(&p);
         }
-        for p in to_watch {
+        let to_watch: Vec<_> = want
+            .iter()
+            .filter(|(p, _)| !self.watched.contains_key(*p))
+            .map(|(p, id)| (p.clone(), *id))
+            .collect();
+        for (p, id) in to_watch {
             match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
                 Ok(()) => {
-                    self.watched.insert(p);
+                    self.watched.insert(p, id);
                 }
                 Err(e) => tracing::warn!(
                     "cannot watch {}: {}; falling back to periodic rescans",

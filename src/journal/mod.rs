@@ -520,7 +520,7 @@ impl Journal {
             "the live journal passed journal_max_size ({} bytes); the next record continues the chain in a new {FILE_NAME}",
             self.max_size
         ));
-        self.write(r);
+        self.write(r, true);
         let to = self.state_dir.join(&name);
         if to.exists() {
             tracing::error!("cannot archive the journal: {} exists", to.display());
@@ -631,6 +631,19 @@ impl Journal {
     /// grow logs until the disk fills); the failure itself is visible in the
     /// daemon's log.
     pub fn record(&mut self, r: Record) {
+        self.record_synced(r, true);
+    }
+
+    /// Append several records with one fsync at the end (the syncer's
+    /// segment records: one per mirror, thousands at a time).
+    pub fn record_all(&mut self, rs: Vec<Record>) {
+        let n = rs.len();
+        for (i, r) in rs.into_iter().enumerate() {
+            self.record_synced(r, i + 1 == n);
+        }
+    }
+
+    fn record_synced(&mut self, r: Record, sync: bool) {
         log(&r);
         let m = crate::metrics::global();
         if r.status == Status::Failed {
@@ -646,13 +659,13 @@ impl Journal {
         if self.file.is_none() {
             return;
         }
-        self.write(r);
+        self.write(r, sync);
         if self.size > self.max_size {
             self.rotate();
         }
     }
 
-    fn write(&mut self, mut r: Record) {
+    fn write(&mut self, mut r: Record, sync: bool) {
         r.ts = self
             .clock
             .now()
@@ -674,7 +687,10 @@ impl Journal {
             let _ = file.write_all(&line[..line.len() / 2]);
             crate::crash::die();
         }
-        match file.write_all(&line).and_then(|()| file.sync_data()) {
+        let written = file
+            .write_all(&line)
+            .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
+        match written {
             Ok(()) => {
                 self.seq += 1;
                 self.prev = hash;
@@ -968,6 +984,11 @@ fn log(r: &Record) {
         _ => String::new(),
     };
     match (&r.status, &r.error) {
+        // Bookkeeping records, one per mirror every few seconds: in the
+        // journal, but not worth a line of the daemon's own log.
+        (Status::Ok, _) if matches!(r.action.as_str(), "segment" | "checkpoint") => {
+            tracing::debug!("{} {what}{detail}", r.action)
+        }
         (Status::Ok, _) => tracing::info!("{} {what}{detail}", r.action),
         (Status::Failed, e) => tracing::error!(
             "{} {what}{detail} failed: {}",

@@ -79,9 +79,16 @@ pub fn pinned(state_dir: &Path) -> HashSet<(u64, u64)> {
     set
 }
 
+/// At most this many mirror files are kept open: the least recently written
+/// are closed once durable and reopened (by name, identity checked) when a
+/// line comes. Ten thousand logs must not need twenty thousand descriptors.
+const MAX_OPEN_MIRRORS: usize = 1024;
+
 struct Mirror {
-    /// Shared with the syncer thread, which fsyncs it.
-    file: Arc<File>,
+    /// Shared with the syncer thread, which fsyncs it; `None` while closed
+    /// (see [`MAX_OPEN_MIRRORS`]).
+    file: Option<Arc<File>>,
+    last_write: Instant,
     id: Identity,
     len: u64,
     synced: u64,
@@ -126,9 +133,10 @@ impl Syncer {
                         job.ck.save(&state_dir)
                     })();
                     if r.is_ok() {
+                        let mut records = Vec::new();
                         for req in &job.segments {
                             match segment_record(&mut rolling, req) {
-                                Ok(Some(rec)) => journal(&jr, rec),
+                                Ok(Some(rec)) => records.push(rec),
                                 Ok(None) => {}
                                 Err(e) => tracing::error!(
                                     "cannot hash mirror {}: {e}",
@@ -137,6 +145,13 @@ impl Syncer {
                             }
                             if req.last {
                                 rolling.remove(&req.id);
+                            }
+                        }
+                        // One fsync for the lot.
+                        if !records.is_empty() {
+                            match jr.lock() {
+                                Ok(mut g) => g.record_all(records),
+                                Err(p) => p.into_inner().record_all(records),
                             }
                         }
                     }
@@ -181,18 +196,20 @@ impl Drop for Syncer {
 impl Mirror {
     /// Append complete lines. On any failure the file is cut back to its
     /// old length, so a shipper never sees half a line.
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    fn append(&mut self, out: &SafeDir, base: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let file = self.handle(out, base)?;
+        self.last_write = Instant::now();
         let mut done = 0;
         while done < bytes.len() {
-            match self.file.write_at(&bytes[done..], self.len + done as u64) {
+            match file.write_at(&bytes[done..], self.len + done as u64) {
                 Ok(0) => {
-                    let _ = self.file.set_len(self.len);
+                    let _ = file.set_len(self.len);
                     return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
                 }
                 Ok(n) => done += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let _ = self.file.set_len(self.len);
+                    let _ = file.set_len(self.len);
                     return Err(e);
                 }
             }
@@ -201,10 +218,29 @@ impl Mirror {
         Ok(())
     }
 
+    /// The open file, reopened by name if it was closed; it must still be
+    /// the same inode (a mirror replaced behind our back is not written).
+    fn handle(&mut self, out: &SafeDir, base: &str) -> std::io::Result<Arc<File>> {
+        if let Some(f) = &self.file {
+            return Ok(Arc::clone(f));
+        }
+        let f = out.open_rw(base)?;
+        if Identity::from(&safe_dir::fstat(&f)?) != self.id {
+            return Err(std::io::Error::other(format!(
+                "mirror {} was replaced by another file",
+                out.join(base).display()
+            )));
+        }
+        let f = Arc::new(f);
+        self.file = Some(Arc::clone(&f));
+        Ok(f)
+    }
+
     /// A mirror opened at `len`.
     fn adopt(file: File, id: Identity, len: u64) -> std::io::Result<Mirror> {
         Ok(Mirror {
-            file: Arc::new(file),
+            file: Some(Arc::new(file)),
+            last_write: Instant::now(),
             id,
             len,
             synced: len,
@@ -216,7 +252,7 @@ impl Mirror {
 
 /// A `segment` record to make: the mirror's bytes `[0, len)` once durable.
 struct SegmentReq {
-    file: Arc<File>,
+    file: Option<Arc<File>>,
     id: Identity,
     source: String,
     path: PathBuf,
@@ -256,7 +292,12 @@ fn segment_record(
     let mut buf = vec![0u8; 1 << 20];
     while r.at < req.len {
         let want = buf.len().min((req.len - r.at) as usize);
-        let n = req.file.read_at(&mut buf[..want], r.at)?;
+        let Some(file) = &req.file else {
+            return Err(std::io::Error::other(
+                "the mirror could not be opened to hash it",
+            ));
+        };
+        let n = file.read_at(&mut buf[..want], r.at)?;
         if n == 0 {
             return Err(std::io::Error::other("the mirror is shorter than written"));
         }
@@ -333,6 +374,11 @@ pub struct Pipeline {
     segment_now: bool,
     /// The mirror being cut, as (source, base): its segment is its last.
     cutting: Option<(String, String)>,
+    /// Mirrors created but not yet in a saved checkpoint, as (source, base):
+    /// written to only once [`Pipeline::announce`] saved them.
+    unannounced: HashSet<(String, String)>,
+    /// Mirror files opened since the last save (see [`MAX_OPEN_MIRRORS`]).
+    opened: usize,
 }
 
 /// How copy-truncate removes a drained prefix in mirror mode.
@@ -401,6 +447,8 @@ impl Pipeline {
             last_segment: Instant::now(),
             segment_now: false,
             cutting: None,
+            unannounced: HashSet::new(),
+            opened: 0,
         };
         let mut ck = ck;
         for src in cfg.sources.iter().filter(|s| s.policy.mode == Mode::Mirror) {
@@ -562,6 +610,27 @@ impl Pipeline {
         let max_line = self.max_line;
         let mut problems = Vec::new();
         for pipe in self.pipes.values_mut() {
+            // The source directory removed and re-created: read the new one
+            // (the old one's open files keep draining through their fds).
+            if let (Ok(now_there), Ok(held)) = (std::fs::metadata(&pipe.src.dir), pipe.dir.meta()) {
+                use std::os::unix::fs::MetadataExt;
+                if (now_there.dev(), now_there.ino()) != (held.dev, held.ino) {
+                    match discover::open(&pipe.src) {
+                        Ok(d) => {
+                            tracing::warn!(
+                                "source {}: {} was replaced by a new directory; reading that one",
+                                pipe.src.name,
+                                pipe.src.dir.display()
+                            );
+                            pipe.dir = d;
+                        }
+                        Err(e) => {
+                            problems.push((pipe.src.name.clone(), e.to_string()));
+                            continue;
+                        }
+                    }
+                }
+            }
             let found = match discover::scan(&pipe.dir, &pipe.src) {
                 Ok(f) => f,
                 Err(e) => {
@@ -583,9 +652,10 @@ impl Pipeline {
                     self.dirty = true;
                 }
             }
+            let known: HashSet<Identity> = pipe.inputs.iter().map(|i| i.t.id).collect();
             for (name, meta) in &found.live {
                 let id = Identity::from(meta);
-                if pipe.inputs.iter().any(|i| i.t.id == id) {
+                if known.contains(&id) {
                     continue;
                 }
                 match pipe.dir.open_read(name) {
@@ -638,6 +708,15 @@ impl Pipeline {
         for name in names {
             let n = self.pipes.get(&name).map_or(0, |p| p.inputs.len());
             for i in 0..n {
+                if self.opened >= MAX_OPEN_MIRRORS / 2 {
+                    // Many mirrors opened since the last save: make them
+                    // durable so the idle ones can be closed.
+                    self.opened = 0;
+                    if let Err(e) = self.save() {
+                        self.block(&name, e, now);
+                        return total;
+                    }
+                }
                 match self.pump_input(&name, i, false) {
                     Ok(p) => {
                         total.lines += p.lines;
@@ -649,6 +728,16 @@ impl Pipeline {
                     }
                 }
             }
+        }
+        if let Err(e) = self.announce() {
+            let name = self
+                .unannounced
+                .iter()
+                .next()
+                .map(|(s, _)| s.clone())
+                .unwrap_or_default();
+            self.block(&name, e, now);
+            return total;
         }
         self.backlog = total.more;
         if self.blocked.take().is_some() {
@@ -729,14 +818,34 @@ impl Pipeline {
             // crash can never leave lines in a mirror the checkpoint does not know.
             input.t.rewind();
             let perm = safe_dir::fstat(&input.t.file).map_or(0o640, |m| m.perm() & 0o666);
-            let m = create_mirror(&pipe.out, &input.base, perm, pipe.src.output_owner.as_ref())?;
+            let mut m =
+                create_mirror(&pipe.out, &input.base, perm, pipe.src.output_owner.as_ref())?;
+            // Reopened at its first write: nothing is written before it is
+            // announced, and thousands may be created in one pump.
+            m.file = None;
             pipe.mirrors.insert(input.base.clone(), m);
+            // One save announces every mirror created in this pump (ten
+            // thousand new files must not cost ten thousand fsyncs).
+            self.unannounced
+                .insert((source.to_string(), input.base.clone()));
             self.dirty = true;
-            self.save()?;
             result.more = true;
             return Ok(result);
         };
-        match mirror.append(out) {
+        if !self.unannounced.is_empty()
+            && self
+                .unannounced
+                .contains(&(source.to_string(), input.base.clone()))
+        {
+            // Not in a durable checkpoint yet: nothing may be written to it.
+            input.t.rewind();
+            result.more = true;
+            return Ok(result);
+        }
+        if mirror.file.is_none() {
+            self.opened += 1;
+        }
+        match mirror.append(&pipe.out, &input.base, out) {
             Ok(()) => {
                 let read = end.saturating_sub(input.t.committed);
                 input.t.commit(end);
@@ -839,6 +948,7 @@ impl Pipeline {
         }
         // In the background: the readers go on while the disk syncs.
         let (files, ck, segments) = self.snapshot();
+        self.close_idle_mirrors();
         self.syncer.send(SyncJob {
             files,
             ck,
@@ -857,13 +967,23 @@ impl Pipeline {
             let mut sck = SourceCk::default();
             for (base, m) in &mut pipe.mirrors {
                 if m.synced != m.len {
-                    files.push(Arc::clone(&m.file));
+                    if let Some(f) = &m.file {
+                        files.push(Arc::clone(f));
+                    }
                     m.synced = m.len;
                 }
-                if m.len > m.seg_at || (seg_due && m.len > m.emitted) {
+                let want_segment = m.len > m.seg_at || (seg_due && m.len > m.emitted);
+                if want_segment {
+                    // Bytes to hash need the file; a closed mirror was hashed
+                    // to its end before it was closed, so its record does not.
+                    let file = if m.len > m.seg_at {
+                        m.handle(&pipe.out, base).ok()
+                    } else {
+                        m.file.clone()
+                    };
                     let emit = seg_due && m.len > m.emitted;
                     segments.push(SegmentReq {
-                        file: Arc::clone(&m.file),
+                        file,
                         id: m.id,
                         source: name.clone(),
                         path: pipe.out.join(base),
@@ -920,6 +1040,7 @@ impl Pipeline {
     /// background save still in flight) and wait for it.
     fn save(&mut self) -> std::io::Result<()> {
         let (files, ck, segments) = self.snapshot();
+        self.close_idle_mirrors();
         let (done, rx) = std::sync::mpsc::sync_channel(1);
         self.syncer.send(SyncJob {
             files,
@@ -948,11 +1069,62 @@ impl Pipeline {
     /// partial line flushed too (no checkpoint yet).
     fn read_to_end(&mut self, source: &str, i: usize) -> std::io::Result<()> {
         for _ in 0..10_000 {
-            if !self.pump_input(source, i, false)?.more {
+            let more = self.pump_input(source, i, false)?.more;
+            if !self.unannounced.is_empty() {
+                self.announce()?;
+                continue;
+            }
+            if !more {
                 break;
             }
         }
-        self.pump_input(source, i, true).map(|_| ())
+        self.pump_input(source, i, true)?;
+        if !self.unannounced.is_empty() {
+            // The partial line found a new mirror: announce it, then flush.
+            self.announce()?;
+            self.pump_input(source, i, true)?;
+        }
+        Ok(())
+    }
+
+    /// Close the least recently written mirrors past [`MAX_OPEN_MIRRORS`]
+    /// (called right after a snapshot: every mirror's bytes are then in the
+    /// sync job, which holds its own handle until they are durable).
+    fn close_idle_mirrors(&mut self) {
+        let mut open: Vec<(Instant, String, String)> = Vec::new();
+        for (name, pipe) in &self.pipes {
+            for (base, m) in &pipe.mirrors {
+                if m.file.is_some() && m.synced == m.len {
+                    open.push((m.last_write, name.clone(), base.clone()));
+                }
+            }
+        }
+        if open.len() <= MAX_OPEN_MIRRORS {
+            return;
+        }
+        open.sort();
+        let close = open.len() - MAX_OPEN_MIRRORS / 2;
+        for (_, name, base) in open.into_iter().take(close) {
+            if let Some(m) = self
+                .pipes
+                .get_mut(&name)
+                .and_then(|p| p.mirrors.get_mut(&base))
+            {
+                m.file = None;
+            }
+        }
+    }
+
+    /// Save the checkpoint once for every mirror created since the last
+    /// save, so lines may be written to them.
+    fn announce(&mut self) -> std::io::Result<()> {
+        if self.unannounced.is_empty() {
+            return Ok(());
+        }
+        self.dirty = true;
+        self.save()?;
+        self.unannounced.clear();
+        Ok(())
     }
 
     fn input_index(&self, source: &str, name: &str, meta: &Meta) -> Option<usize> {

@@ -110,11 +110,26 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut child = child;
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = child.stderr.take().map(|mut err| {
+            let buf = std::sync::Arc::clone(&buf);
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = err.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.lock().unwrap().extend_from_slice(&chunk[..n]);
+                }
+            })
+        });
         let mut d = Daemon {
             child: Some(child),
             sock,
             notes: Vec::new(),
-            stderr: None,
+            stderr: buf,
+            reader,
         };
         d.wait_note("READY=1", Duration::from_secs(20));
         d
@@ -259,7 +274,10 @@ pub struct Daemon {
     sock: UnixDatagram,
     /// Every sd_notify datagram received so far.
     pub notes: Vec<String>,
-    stderr: Option<String>,
+    /// Everything the daemon wrote to stderr, read as it comes (a pipe left
+    /// unread would block a chatty daemon once it fills).
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -319,11 +337,9 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(s) = child.try_wait().unwrap() {
-                let mut e = String::new();
-                if let Some(mut err) = child.stderr.take() {
-                    let _ = err.read_to_string(&mut e);
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
                 }
-                self.stderr = Some(e);
                 self.child = Some(child);
                 return s;
             }
@@ -343,19 +359,19 @@ impl Daemon {
         }
     }
 
+    /// What the daemon wrote to stderr so far (all of it once it exited).
     pub fn take_stderr(&mut self) -> String {
-        if let Some(s) = self.stderr.take() {
-            return s;
-        }
-        let mut e = String::new();
-        if let Some(c) = self.child.as_mut() {
-            if c.try_wait().ok().flatten().is_some() {
-                if let Some(mut err) = c.stderr.take() {
-                    let _ = err.read_to_string(&mut e);
-                }
+        if self
+            .child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_some())
+        {
+            if let Some(r) = self.reader.take() {
+                let _ = r.join();
             }
         }
-        e
+        let bytes = std::mem::take(&mut *self.stderr.lock().unwrap());
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     pub fn alive(&mut self) -> bool {

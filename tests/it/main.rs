@@ -2,6 +2,7 @@
 //! real writer processes. One test binary so the suite links once.
 
 mod harness;
+mod hostile;
 
 mod cli;
 mod journal;
