@@ -766,7 +766,7 @@ pub fn verify_chain_with(
     let (mut seq, mut prev) = (start.0, start.1.to_string());
     let mut chain = Chain {
         records: 0,
-        first_seq: seq + 1,
+        first_seq: seq.saturating_add(1),
         last_seq: seq,
         tip: prev.clone(),
         first_ts: None,
@@ -796,17 +796,24 @@ pub fn verify_chain_with(
         let at = memchr::memmem::rfind(line, HASH_FIELD)
             .ok_or_else(|| bad("no _hash field at the end".into()))?;
         let want = record_hash(&line[..at]);
-        if head._hash != want {
+        // The hash covers the bytes before `,"_hash"`; the rest must be
+        // exactly what the writer puts there, or a field added after the
+        // hash (or the hash respelled with escapes) would go unnoticed.
+        let rest = &line[at + HASH_FIELD.len()..];
+        if head._hash != want || rest.strip_suffix(b"\"}") != Some(want.as_bytes()) {
             return Err(bad(format!(
                 "record _seq {}: its bytes do not match its _hash (modified after it was written)",
                 head._seq
             )));
         }
-        if head._seq != seq + 1 {
+        // Checked: nothing can follow _seq u64::MAX (a crafted chain must
+        // not wrap around, nor panic the verifier).
+        let next = seq.checked_add(1);
+        if Some(head._seq) != next {
             return Err(bad(format!(
                 "record _seq {} follows _seq {seq}: {}",
                 head._seq,
-                if head._seq > seq + 1 {
+                if next.is_some_and(|n| head._seq > n) {
                     format!("{} record(s) missing (deleted)", head._seq - seq - 1)
                 } else {
                     "out of order or repeated (reordered or inserted)".to_string()
@@ -1137,6 +1144,24 @@ mod tests {
         let mut m = l.clone();
         m.insert(1, Vec::new());
         assert_eq!(broken(&join(&m)).line, 2);
+        // Bytes after the hash, which it does not cover: a field added, a
+        // space, a carriage return, the hash respelled with an escape.
+        let line = String::from_utf8(l[1].clone()).unwrap();
+        let (head, hash) = line.rsplit_once(",\"_hash\":\"").unwrap();
+        let hash = hash.strip_suffix("\"}").unwrap();
+        let escaped = format!("\\u{:04x}{}", hash.as_bytes()[0], &hash[1..]);
+        for tail in [
+            format!("{hash}\",\"reason\":\"forged\"}}"),
+            format!("{hash}\" }}"),
+            format!("{hash}\"}}\r"),
+            format!("{escaped}\"}}"),
+        ] {
+            let mut m = l.clone();
+            m[1] = format!("{head},\"_hash\":\"{tail}").into_bytes();
+            let b = broken(&join(&m));
+            assert_eq!(b.line, 2, "{tail}");
+            assert!(b.why.contains("modified"), "{b:?}");
+        }
         // Untouched: clean.
         assert_eq!(verify_chain(&bytes, (0, GENESIS)).unwrap().records, 6);
     }

@@ -294,6 +294,29 @@ fn json_strings_get_text_rules() {
 }
 
 #[test]
+fn json_escaped_twice() {
+    // JSON text in a JSON string in a JSON line (found by fuzzing): the key
+    // decodes twice; its value is quoted with `\\\"`.
+    check(
+        r#"{"m":"body=\"{\\\"token\\\":\\\"abc\\\",\\\"n\\\":1}\""}"#,
+        r#"{"m":"body=\"{\\\"token\\\":\\\"[REDACTED]\\\",\\\"n\\\":1}\""}"#,
+    );
+    check(
+        r#"[1, "\\\"password\\\": \\\"hunter2\\\""]"#,
+        r#"[1, "\\\"password\\\": \\\"[REDACTED]\\\""]"#,
+    );
+    // The same in a text line, and unterminated.
+    check(
+        r#"\\\"password\\\": \\\"hunter 2\\\" x"#,
+        r#"\\\"password\\\": \\\"[REDACTED]\\\" x"#,
+    );
+    check(
+        r#"\\\"token\\\":\\\"abc"#,
+        r#"\\\"token\\\":\\\"[REDACTED]"#,
+    );
+}
+
+#[test]
 fn fail_closed_json() {
     check(
         r#"{"password":"hunter2","a":"#,

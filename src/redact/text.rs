@@ -80,6 +80,14 @@ fn quote_len(b: &[u8], i: usize, end: usize) -> usize {
     }
 }
 
+/// Length of a quote escaped more than once at `i`: two or more
+/// backslashes, then `"` (`\\\"` is the quote of JSON text held in a JSON
+/// string held in a JSON string). [`quote_len`] covers `"` and `\"`.
+fn escaped_quote_len(b: &[u8], i: usize, end: usize) -> Option<usize> {
+    let n = b[i..end].iter().take_while(|&&c| c == b'\\').count();
+    (n >= 2 && i + n < end && b[i + n] == b'"').then_some(n + 1)
+}
+
 /// An authentication scheme word (`Bearer`, `Basic`, `Digest`, ...).
 fn is_scheme(w: &[u8]) -> bool {
     (2..=16).contains(&w.len()) && w.iter().all(u8::is_ascii_alphabetic)
@@ -295,6 +303,14 @@ impl Scanner<'_> {
         let (ms, me, next, id) = if quote_len(b, p, end) > 0 {
             let (ms, me, next) = self.quoted_value(p, end);
             (ms, me, next, name_id)
+        } else if let Some(ql) = escaped_quote_len(b, p, end) {
+            // Escaped JSON inside escaped JSON (`\\\"v\\\"` in a JSON string):
+            // the value runs to the same run of backslashes and quote.
+            let q = &b[p..p + ql];
+            match memchr::memmem::find(&b[p + ql..end], q) {
+                Some(i) => (p + ql, p + ql + i, p + 2 * ql + i, name_id),
+                None => (p + ql, end, end, name_id),
+            }
         } else if c == b'{' || c == b'[' {
             let e = self.bracket_end(p, end);
             (p, e, e, name_id)
