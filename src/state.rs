@@ -133,7 +133,9 @@ pub fn write_atomic(dir: &Path, tmp: &str, name: &str, bytes: &[u8]) -> io::Resu
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);
-    crate::crash::point(&format!("{name}.written"));
+    if cfg!(feature = "failpoints") {
+        crate::crash::point(&format!("{name}.written"));
+    }
     fs::rename(&tmp, dir.join(name))?;
     File::open(dir)?.sync_all()
 }

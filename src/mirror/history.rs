@@ -123,12 +123,14 @@ pub fn cat(parts: &[Part], w: &mut dyn Write) -> io::Result<u64> {
     Ok(n)
 }
 
+/// Through the directory's fd like every file logwarden opens: no link is
+/// followed, and only a regular file is opened (a FIFO named like an
+/// archive cannot hang `cat`).
 fn open(p: &Path) -> io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(p)
+    let (Some(dir), Some(name)) = (p.parent(), p.file_name().and_then(|n| n.to_str())) else {
+        return Err(io::Error::from(io::ErrorKind::NotFound));
+    };
+    crate::safe_dir::SafeDir::open(dir)?.open_read(name)
 }
 
 fn copy(f: std::fs::File, gz: bool, w: &mut dyn Write) -> io::Result<u64> {

@@ -94,6 +94,33 @@ impl Env {
         child.wait_with_output().unwrap()
     }
 
+    /// `logwarden rotate` with the clock at `now` (RFC 3339); it must succeed.
+    pub fn rotate_at(&self, now: impl std::fmt::Display) -> Output {
+        let out = self
+            .cmd(&["rotate"])
+            .env("LOGWARDEN_FAKE_NOW", now.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "rotate at {now}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Add top-level keys (they must come before any table) to the config.
+    pub fn config_top(&self, lines: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        std::fs::write(&self.config, format!("{lines}\n{text}")).unwrap();
+    }
+
+    /// Add tables (`[metrics]` …) at the end of the config.
+    pub fn config_tail(&self, tables: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        std::fs::write(&self.config, format!("{text}\n{tables}\n")).unwrap();
+    }
+
     /// Start `logwarden run` and wait for READY=1.
     pub fn daemon(&self) -> Daemon {
         let sock_path = self

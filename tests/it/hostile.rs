@@ -75,12 +75,8 @@ fn a_read_only_output_pauses_the_mirror_and_loses_nothing() {
 #[test]
 fn a_source_directory_removed_and_recreated_is_picked_up_again() {
     let env = Env::new();
-    env.mirror_config("schedule = \"daily\"\nrescan_interval = \"1s\"", "");
-    // rescan_interval is a top-level key: move it there.
-    let text = std::fs::read_to_string(&env.config)
-        .unwrap()
-        .replace("rescan_interval = \"1s\"\n", "");
-    std::fs::write(&env.config, format!("rescan_interval = \"1s\"\n{text}")).unwrap();
+    env.mirror_config("schedule = \"daily\"", "");
+    env.config_top("rescan_interval = \"1s\"");
     std::fs::write(env.log("app.log"), "before password=LEAK1\n").unwrap();
     let mut d = env.daemon();
     assert!(env.mirror_becomes(b"before password=[REDACTED]\n"));

@@ -380,16 +380,7 @@ fn forty_days_of_daily_rotation_and_retention_verify_clean() {
             use std::io::Write;
             writeln!(f, "day {day} line {i} password=LEAK{day}x{i}").unwrap();
         }
-        let out = env
-            .cmd(&["rotate"])
-            .env("LOGWARDEN_FAKE_NOW", now.to_rfc3339())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "day {day}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.rotate_at(now.to_rfc3339());
     }
     let (ok, msg) = verify(&env);
     assert!(ok, "{msg}");
@@ -423,8 +414,7 @@ fn forty_days_of_daily_rotation_and_retention_verify_clean() {
 fn the_chain_runs_across_archived_journal_files() {
     let env = Env::new();
     env.mirror_config("schedule = \"daily\"", "");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, format!("journal_max_size = \"4KiB\"\n{text}")).unwrap();
+    env.config_top("journal_max_size = \"4KiB\"");
     for i in 0..12 {
         std::fs::write(env.log("app.log"), format!("round {i}\n")).unwrap();
         assert!(env.run(&["rotate"]).status.success());
@@ -480,8 +470,7 @@ fn the_chain_runs_across_archived_journal_files() {
 fn forward_secure_keys_rotate_daily_and_a_stolen_key_cannot_rewrite_the_past() {
     let env = Env::new();
     env.mirror_config("schedule = \"daily\"", "");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, format!("forward_secure = true\n{text}")).unwrap();
+    env.config_top("forward_secure = true");
     let first_pub = String::from_utf8(env.run(&["keygen"]).stdout)
         .unwrap()
         .trim()
@@ -489,16 +478,7 @@ fn forward_secure_keys_rotate_daily_and_a_stolen_key_cannot_rewrite_the_past() {
     let first_secret = std::fs::read(env.state.join("signing.key")).unwrap();
     for day in 1..=3 {
         std::fs::write(env.log("app.log"), format!("day {day}\n")).unwrap();
-        let out = env
-            .cmd(&["rotate"])
-            .env("LOGWARDEN_FAKE_NOW", format!("2026-11-0{day}T12:00:00Z"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.rotate_at(format!("2026-11-0{day}T12:00:00Z"));
     }
     let commits = env
         .journal_actions("checkpoint")
@@ -541,12 +521,7 @@ fn forward_secure_keys_rotate_daily_and_a_stolen_key_cannot_rewrite_the_past() {
 fn journal_files_are_compressed_and_aged_out_and_the_retained_base_verifies() {
     let env = Env::new();
     env.mirror_config("schedule = \"daily\"\nmax_age = \"30d\"", "");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(
-        &env.config,
-        format!("journal_max_size = \"8KiB\"\njournal_max_age = \"10d\"\n{text}"),
-    )
-    .unwrap();
+    env.config_top("journal_max_size = \"8KiB\"\njournal_max_age = \"10d\"");
     let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T12:00:00Z").unwrap();
     for day in 0..40i64 {
         std::fs::write(
@@ -555,16 +530,7 @@ fn journal_files_are_compressed_and_aged_out_and_the_retained_base_verifies() {
         )
         .unwrap();
         let now = start + chrono::Duration::days(day);
-        let out = env
-            .cmd(&["rotate"])
-            .env("LOGWARDEN_FAKE_NOW", now.to_rfc3339())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "day {day}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.rotate_at(now.to_rfc3339());
     }
     let (ok, msg) = verify(&env);
     assert!(ok, "{msg}");

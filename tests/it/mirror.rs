@@ -600,8 +600,7 @@ fn a_source_directory_created_later_is_tailed() {
     let env = Env::new();
     std::fs::remove_dir(&env.logs).unwrap();
     env.mirror_config("schedule = \"daily\"", "");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, format!("rescan_interval = \"1s\"\n{text}")).unwrap();
+    env.config_top("rescan_interval = \"1s\"");
     let mut d = env.daemon();
     std::thread::sleep(Duration::from_millis(500));
     std::fs::create_dir(&env.logs).unwrap();

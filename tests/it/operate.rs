@@ -49,12 +49,9 @@ fn status_and_metrics_report_the_real_counts_running_and_stopped() {
     let port = free_port();
     let prom = env.tmp.path().join("textfile").join("logwarden.prom");
     std::fs::create_dir(prom.parent().unwrap()).unwrap();
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(
-        &env.config,
-        format!("{text}\n[metrics]\ntextfile = {prom:?}\nlisten = \"{port}\"\n"),
-    )
-    .unwrap();
+    env.config_tail(&format!(
+        "[metrics]\ntextfile = {prom:?}\nlisten = \"{port}\""
+    ));
     let mut d = env.daemon();
     let n = 300;
     let w = Writer::start_with_secrets(&env.log("app.log"), "append", n, 0.002, None);
@@ -188,12 +185,7 @@ fn cat_replays_the_history_in_order_and_by_period() {
             writeln!(f, "day {d} line {i} password=LEAK{d}{i}").unwrap();
             all.push_str(&format!("day {d} line {i} password=[REDACTED]\n"));
         }
-        let out = env
-            .cmd(&["rotate"])
-            .env("LOGWARDEN_FAKE_NOW", day(d).to_rfc3339())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        env.rotate_at(day(d).to_rfc3339());
     }
     // The last day stays live in the mirror: write it after the last cut.
     std::fs::write(env.log("app.log"), "live password=LEAKlive\n").unwrap();
@@ -262,12 +254,7 @@ fn cat_replays_the_history_in_order_and_by_period() {
 fn bad_metrics_settings_are_located() {
     let env = Env::new();
     env.mirror_config("", "");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(
-        &env.config,
-        format!("{text}\n[metrics]\nlisten = \"nowhere\"\n"),
-    )
-    .unwrap();
+    env.config_tail("[metrics]\nlisten = \"nowhere\"");
     let out = env.run(&["check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
