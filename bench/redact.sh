@@ -10,12 +10,18 @@
 #              `$LOGWARDEN redact -c $CONFIG < corpus > out`
 #   CONFIG     config file (default config/local.toml)
 #   SIZE_MIB   corpus size when generated (default 256)
+#   BENCH_FORMAT  `table` (default) or `kv`: key=value lines for bench/suite.sh
+#              (redact.bytes, redact.planted, redact.TOOL.seconds,
+#              redact.TOOL.leaked for TOOL in cat, sed, logwarden)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 LOGWARDEN=${LOGWARDEN:-target/release/logwarden}
 CONFIG=${CONFIG:-config/local.toml}
 SIZE_MIB=${SIZE_MIB:-256}
+BENCH_FORMAT=${BENCH_FORMAT:-table}
+[[ $BENCH_FORMAT == table || $BENCH_FORMAT == kv ]] ||
+    { echo "BENCH_FORMAT must be table or kv, got '$BENCH_FORMAT'" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -52,6 +58,7 @@ run() {
     local t0 t1 s best=
     for _ in 1 2 3; do
         t0=$(now)
+        # shellcheck disable=SC2002 # every tool reads a pipe, on purpose
         cat "$corpus" | "$@" >/dev/null 2>&1
         t1=$(now)
         s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
@@ -64,6 +71,15 @@ run() {
 run cat cat
 run sed sed -E "${sed_script[@]}"
 run logwarden "$LOGWARDEN" redact -c "$CONFIG"
+
+if [[ $BENCH_FORMAT == kv ]]; then
+    printf 'redact.bytes=%d\nredact.planted=%d\n' "$bytes" "$planted"
+    for t in cat sed logwarden; do
+        printf 'redact.%s.seconds=%s\nredact.%s.leaked=%d\n' \
+            "$t" "${secs[$t]}" "$t" "$(grep -c LEAKME "$tmp/$t.out" || true)"
+    done
+    exit 0
+fi
 
 mbps() { awk -v n="$bytes" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? n / s / 1e6 : 0) }'; }
 

@@ -9,12 +9,17 @@
 #                 built with `cargo build --release` only if it is missing)
 #   LOSS_SECONDS  how long the loss-test writer runs                 (default 3)
 #   ROTATE_AFTER  seconds into the writer run at which to rotate     (default 1)
+#   PARTS         which parts to run: "1 2" (default), "1" or "2"
+#   BENCH_FORMAT  `table` (default) or `kv`: key=value lines instead of the
+#                 tables, for bench/suite.sh (compress.*, loss.*)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZE_MB=${SIZE_MB:-256}
 LOSS_SECONDS=${LOSS_SECONDS:-3}
 ROTATE_AFTER=${ROTATE_AFTER:-1}
+PARTS=${PARTS:-1 2}
+BENCH_FORMAT=${BENCH_FORMAT:-table}
 lw_default=$repo_root/target/release/logwarden
 LOGWARDEN=${LOGWARDEN:-$lw_default}
 
@@ -22,6 +27,11 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MB must be a positive integer, got '$SIZE_MB'"
+[[ $PARTS =~ ^[[:space:]]*[12]([[:space:]]+[12])?[[:space:]]*$ ]] || die "PARTS must be \"1 2\", \"1\" or \"2\", got '$PARTS'"
+[[ $BENCH_FORMAT == table || $BENCH_FORMAT == kv ]] || die "BENCH_FORMAT must be table or kv, got '$BENCH_FORMAT'"
+part1=; part2=
+[[ " $PARTS " == *" 1 "* ]] && part1=1
+[[ " $PARTS " == *" 2 "* ]] && part2=1
 
 # --- tools ---------------------------------------------------------------------
 missing=()
@@ -50,7 +60,7 @@ trap 'exit 130' INT TERM   # run the EXIT trap on Ctrl-C / kill as well
 # Input + one working copy + an archive + the decompressed check stream is
 # streamed, so ~2.5x the input is enough.
 avail_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-((avail_kib > SIZE_MB * 1024 * 5 / 2)) ||
+[[ -z $part1 ]] || ((avail_kib > SIZE_MB * 1024 * 5 / 2)) ||
     die "need ~$((SIZE_MB * 5 / 2)) MiB free in $work, have $((avail_kib / 1024)) MiB"
 log "work dir: $work"
 
@@ -170,8 +180,8 @@ PY
 lw_skip=
 if [[ ! -x $LOGWARDEN && $LOGWARDEN == "$lw_default" ]]; then
     if command -v cargo >/dev/null; then
-        log "$LOGWARDEN missing: cargo build --release"
-        (cd "$repo_root" && cargo build --release >&2) || log "cargo build --release failed"
+        log "$LOGWARDEN missing: cargo build --release --locked"
+        (cd "$repo_root" && cargo build --release --locked >&2) || log "cargo build --release --locked failed"
     else
         log "$LOGWARDEN missing and cargo not found"
     fi
@@ -238,16 +248,6 @@ check_logwarden() {
 archives() { find "$1" -mindepth 1 -maxdepth 1 -type f ! -name "$2" -print | sort; }
 
 # --- part 1: speed / size / memory ---------------------------------------------
-input=$work/input.log
-log "generating ${SIZE_MB} MiB of log lines"
-python3 "$work/benchlib.py" gen "$input" $((SIZE_MB * 1024 * 1024))
-in_bytes=$(stat -c %s "$input")
-log "input: $in_bytes bytes, $(wc -l <"$input") lines"
-cat "$input" >/dev/null   # warm-up read; nothing is dropped from the caches
-
-tools=() walls=() sizes=() rss=() checks=()
-time_file=$work/time.txt
-
 # fresh_copy DIR : DIR/bench.log = a new copy of the input. sync(1) the copy
 # so no tool pays for writing back the copy's dirty pages (not timed).
 fresh_copy() {
@@ -289,82 +289,116 @@ verify_archives() {
     ((left < 1048576)) || chk="live file not cut ($left bytes left)"
 }
 
-run_dir=$work/run
+# part_1 : generate SIZE_MB of log, rotate/compress it with every tool, print
+# the table (or key=value lines).
+part_1() {
+    input=$work/input.log
+    log "generating ${SIZE_MB} MiB of log lines"
+    python3 "$work/benchlib.py" gen "$input" $((SIZE_MB * 1024 * 1024))
+    in_bytes=$(stat -c %s "$input")
+    log "input: $in_bytes bytes, $(wc -l <"$input") lines"
+    cat "$input" >/dev/null   # warm-up read; nothing is dropped from the caches
 
-# logwarden twice: copy-truncate (copy + fsync + truncate + gzip, what
-# logrotate does below) and rename (cut + gzip only, comparable to gzip/pigz).
-for lw_strategy in copytruncate rename; do
-    [[ -z $lw_skip ]] || break
-    fresh_copy "$run_dir"
-    mkdir -p -- "$work/lw-state"
-    logwarden_conf bench "$run_dir" bench.log "$work/lw-state" "$lw_strategy" >"$work/logwarden.toml"
-    if check_logwarden "$work/logwarden.toml"; then
-        log "logwarden rotate ($lw_strategy + gzip)"
-        st=0
-        /usr/bin/time -f '%e %M' -o "$time_file" \
-            "$LOGWARDEN" rotate -c "$work/logwarden.toml" >&2 || st=$?
-        verify_archives "$run_dir" bench.log
-        if [[ $lw_strategy == copytruncate ]]; then
-            record "logwarden rotate" "$st" "$arch_bytes" "$chk"
-        else
-            record "logwarden (rename)" "$st" "$arch_bytes" "$chk"
+    tools=() walls=() sizes=() rss=() checks=()
+    time_file=$work/time.txt
+    run_dir=$work/run
+
+    # logwarden twice: copy-truncate (copy + fsync + truncate + gzip, what
+    # logrotate does below) and rename (cut + gzip only, comparable to gzip/pigz).
+    for lw_strategy in copytruncate rename; do
+        [[ -z $lw_skip ]] || break
+        fresh_copy "$run_dir"
+        mkdir -p -- "$work/lw-state"
+        logwarden_conf bench "$run_dir" bench.log "$work/lw-state" "$lw_strategy" >"$work/logwarden.toml"
+        if check_logwarden "$work/logwarden.toml"; then
+            log "logwarden rotate ($lw_strategy + gzip)"
+            st=0
+            /usr/bin/time -f '%e %M' -o "$time_file" \
+                "$LOGWARDEN" rotate -c "$work/logwarden.toml" >&2 || st=$?
+            verify_archives "$run_dir" bench.log
+            if [[ $lw_strategy == copytruncate ]]; then
+                record "logwarden rotate" "$st" "$arch_bytes" "$chk"
+            else
+                record "logwarden (rename)" "$st" "$arch_bytes" "$chk"
+            fi
         fi
-    fi
-    rm -rf -- "$work/lw-state"
-done
+        rm -rf -- "$work/lw-state"
+    done
 
-log "logrotate -f (copytruncate, compress, dateext)"
-fresh_copy "$run_dir"
-logrotate_conf "$run_dir/bench.log" >"$work/logrotate.conf"
-st=0
-/usr/bin/time -f '%e %M' -o "$time_file" \
-    logrotate -f -s "$work/logrotate.status" "$work/logrotate.conf" >&2 || st=$?
-verify_archives "$run_dir" bench.log
-record "logrotate -f" "$st" "$arch_bytes" "$chk"
-
-# gzip/pigz: stdout of /usr/bin/time is the compressor's stdout.
-for tool in "gzip -6" "pigz -p2 -6"; do
-    log "$tool -c"
+    log "logrotate -f (copytruncate, compress, dateext)"
     fresh_copy "$run_dir"
+    logrotate_conf "$run_dir/bench.log" >"$work/logrotate.conf"
     st=0
-    # shellcheck disable=SC2086 # $tool is a command plus options
-    /usr/bin/time -f '%e %M' -o "$time_file" $tool -c "$run_dir/bench.log" \
-        >"$work/out.gz" || st=$?
-    chk=ok
-    zcat "$work/out.gz" | cmp -s - "$input" || chk="content differs"
-    record "$tool" "$st" "$(stat -c %s "$work/out.gz")" "$chk"
-    rm -f -- "$work/out.gz"
-done
-rm -rf -- "$run_dir"
+    /usr/bin/time -f '%e %M' -o "$time_file" \
+        logrotate -f -s "$work/logrotate.status" "$work/logrotate.conf" >&2 || st=$?
+    verify_archives "$run_dir" bench.log
+    record "logrotate -f" "$st" "$arch_bytes" "$chk"
 
-# Reference rows for the ratios.
-lw_wall='' gz_size=''
-for i in "${!tools[@]}"; do
-    [[ ${tools[$i]} == "logwarden rotate" && ${checks[$i]} == ok ]] && lw_wall=${walls[$i]}
-    [[ ${tools[$i]} == "gzip -6" ]] && gz_size=${sizes[$i]}
-done
-[[ -n $lw_wall ]] || log "no successful logwarden run: the 'wall vs logwarden' column is n/a"
+    # gzip/pigz: stdout of /usr/bin/time is the compressor's stdout.
+    for tool in "gzip -6" "pigz -p2 -6"; do
+        log "$tool -c"
+        fresh_copy "$run_dir"
+        st=0
+        # shellcheck disable=SC2086 # $tool is a command plus options
+        /usr/bin/time -f '%e %M' -o "$time_file" $tool -c "$run_dir/bench.log" \
+            >"$work/out.gz" || st=$?
+        chk=ok
+        zcat "$work/out.gz" | cmp -s - "$input" || chk="content differs"
+        record "$tool" "$st" "$(stat -c %s "$work/out.gz")" "$chk"
+        rm -f -- "$work/out.gz"
+    done
+    rm -rf -- "$run_dir"
 
-echo "Input: $in_bytes bytes ($SIZE_MB MiB), $(nproc) CPUs"
-printf '%-18s %8s %12s %14s %12s %12s  %s\n' \
-    tool "wall s" "wall/lw" "output bytes" "size/gzip-6" "peak RSS MiB" check
-for i in "${!tools[@]}"; do
-    awk -v t="${tools[$i]}" -v w="${walls[$i]}" -v lw="$lw_wall" -v s="${sizes[$i]}" \
-        -v gz="$gz_size" -v k="${rss[$i]}" -v c="${checks[$i]}" 'BEGIN {
-        wr = (lw != "" && lw > 0) ? sprintf("%.2fx", w / lw) : "n/a"
-        sr = (gz != "" && gz > 0) ? sprintf("%.3fx", s / gz) : "n/a"
-        printf "%-18s %8.2f %12s %14d %12s %12.1f  %s\n", t, w, wr, s, sr, k / 1024, c
-    }'
-done
-if [[ -n $lw_skip ]]; then echo "logwarden rotate: skipped ($lw_skip)"; fi
-echo
-rm -f -- "$input"
+    # Reference rows for the ratios.
+    lw_wall='' gz_size=''
+    for i in "${!tools[@]}"; do
+        [[ ${tools[$i]} == "logwarden rotate" && ${checks[$i]} == ok ]] && lw_wall=${walls[$i]}
+        [[ ${tools[$i]} == "gzip -6" ]] && gz_size=${sizes[$i]}
+    done
+    [[ -n $lw_wall ]] || log "no successful logwarden run: the 'wall vs logwarden' column is n/a"
+
+    if [[ $BENCH_FORMAT == kv ]]; then
+        # ids: lw_rotate, lw_rename, logrotate, gzip, pigz; wall in s, rss in KiB
+        printf 'compress.input_bytes=%d\n' "$in_bytes"
+        local id
+        for i in "${!tools[@]}"; do
+            case ${tools[$i]} in
+                "logwarden rotate") id=lw_rotate ;;
+                "logwarden (rename)") id=lw_rename ;;
+                "logrotate -f") id=logrotate ;;
+                "gzip -6") id=gzip ;;
+                "pigz -p2 -6") id=pigz ;;
+            esac
+            printf 'compress.%s.%s=%s\n' "$id" wall "${walls[$i]}" "$id" bytes "${sizes[$i]}" \
+                "$id" rss_kib "${rss[$i]}" "$id" check "${checks[$i]}"
+        done
+        if [[ -n $lw_skip ]]; then printf 'compress.lw_skip=%s\n' "$lw_skip"; fi
+        rm -f -- "$input"
+        return 0
+    fi
+
+    echo "Input: $in_bytes bytes ($SIZE_MB MiB), $(nproc) CPUs"
+    printf '%-18s %8s %12s %14s %12s %12s  %s\n' \
+        tool "wall s" "wall/lw" "output bytes" "size/gzip-6" "peak RSS MiB" check
+    for i in "${!tools[@]}"; do
+        awk -v t="${tools[$i]}" -v w="${walls[$i]}" -v lw="$lw_wall" -v s="${sizes[$i]}" \
+            -v gz="$gz_size" -v k="${rss[$i]}" -v c="${checks[$i]}" 'BEGIN {
+            wr = (lw != "" && lw > 0) ? sprintf("%.2fx", w / lw) : "n/a"
+            sr = (gz != "" && gz > 0) ? sprintf("%.3fx", s / gz) : "n/a"
+            printf "%-18s %8.2f %12s %14d %12s %12.1f  %s\n", t, w, wr, s, sr, k / 1024, c
+        }'
+    done
+    if [[ -n $lw_skip ]]; then echo "logwarden rotate: skipped ($lw_skip)"; fi
+    echo
+    rm -f -- "$input"
+}
 
 # --- part 2: line loss under copytruncate -----------------------------------------
 # loss_test TOOL : a writer appends seq=N lines for LOSS_SECONDS; ROTATE_AFTER
 # seconds in, TOOL rotates the file once. Afterwards every archived line plus
 # the live file is checked against 1..N.
 loss_rows=()
+declare -A exercised=()
 loss_test() {
     local tool=$1 d=$work/loss-$1
     mkdir -p -- "$d/logs" "$d/state"
@@ -404,18 +438,42 @@ loss_test() {
     loss_rows+=("$tool $written $result $st")
     # An empty live file means the cut did not happen while the writer was
     # still writing, so the race was not exercised.
-    [[ -s $live ]] || log "WARNING: $tool cut after the writer had stopped; raise LOSS_SECONDS"
+    exercised[$tool]=yes
+    [[ -s $live ]] || {
+        exercised[$tool]=no
+        log "WARNING: $tool cut after the writer had stopped; raise LOSS_SECONDS"
+    }
     rm -rf -- "$d"
 }
 
-loss_test logrotate
-[[ -n $lw_skip ]] || loss_test logwarden
+# part_2 : the loss test for logrotate and logwarden, then the table (or
+# key=value lines).
+part_2() {
+    loss_test logrotate
+    [[ -n $lw_skip ]] || loss_test logwarden
 
-echo "Line loss, copytruncate under a writer (${LOSS_SECONDS}s, rotated once after ${ROTATE_AFTER}s)"
-printf '%-10s %10s %10s %10s %8s %10s %8s  %s\n' \
-    tool written archived "live file" lost duplicated corrupt "exit"
-for row in "${loss_rows[@]}"; do
-    # shellcheck disable=SC2086 # fields are single words
-    printf '%-10s %10s %10s %10s %8s %10s %8s  %s\n' $row
-done
-if [[ -n $lw_skip ]]; then echo "logwarden: skipped ($lw_skip)"; fi
+    if [[ $BENCH_FORMAT == kv ]]; then
+        printf 'loss.seconds=%s\nloss.rotate_after=%s\n' "$LOSS_SECONDS" "$ROTATE_AFTER"
+        local row t written archived live lost dup corrupt st
+        for row in "${loss_rows[@]}"; do
+            read -r t written archived live lost dup corrupt st <<<"$row"
+            printf 'loss.%s.%s=%s\n' "$t" written "$written" "$t" archived "$archived" \
+                "$t" live "$live" "$t" lost "$lost" "$t" duplicated "$dup" \
+                "$t" corrupt "$corrupt" "$t" exit "$st" "$t" exercised "${exercised[$t]}"
+        done
+        if [[ -n $lw_skip ]]; then printf 'loss.lw_skip=%s\n' "$lw_skip"; fi
+        return 0
+    fi
+
+    echo "Line loss, copytruncate under a writer (${LOSS_SECONDS}s, rotated once after ${ROTATE_AFTER}s)"
+    printf '%-10s %10s %10s %10s %8s %10s %8s  %s\n' \
+        tool written archived "live file" lost duplicated corrupt "exit"
+    for row in "${loss_rows[@]}"; do
+        # shellcheck disable=SC2086 # fields are single words
+        printf '%-10s %10s %10s %10s %8s %10s %8s  %s\n' $row
+    done
+    if [[ -n $lw_skip ]]; then echo "logwarden: skipped ($lw_skip)"; fi
+}
+
+if [[ -n $part1 ]]; then part_1; fi
+if [[ -n $part2 ]]; then part_2; fi
