@@ -721,6 +721,10 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// How long `logwarden rotate` waits for another one-shot `rotate` holding
+/// the state lock before it gives up.
+const ROTATE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool) -> ExitCode {
     if let Some(name) = &source {
         if cfg.source(name).is_none() {
@@ -751,14 +755,32 @@ fn rotate_now(cfg: &Config, clock: &Clock, source: Option<String>, dry_run: bool
         );
         return ExitCode::from(1);
     }
-    let _lock = match StateLock::acquire(&cfg.state_dir) {
-        Ok(l) => l,
-        Err(LockError::Held { pid: Some(pid), .. }) => {
-            return ask_daemon(&cfg.state_dir, pid, source.as_deref())
-        }
-        Err(e) => {
-            eprintln!("logwarden: {e}");
-            return ExitCode::from(1);
+    // A daemon holding the lock is asked to rotate (SIGUSR1). Another one-shot
+    // `rotate` holding it is waited for instead: it has no SIGUSR1 handler, so
+    // the signal would kill it mid-cut. This run then does its own pass, which
+    // cuts only what was written meanwhile.
+    let waiting_since = std::time::Instant::now();
+    let mut said = false;
+    let _lock = loop {
+        match StateLock::acquire_one_shot(&cfg.state_dir) {
+            Ok(l) => break l,
+            Err(LockError::Held {
+                pid: Some(pid),
+                one_shot: false,
+                ..
+            }) => return ask_daemon(&cfg.state_dir, pid, source.as_deref()),
+            // A one-shot holder, or one that has not written its pid yet.
+            Err(LockError::Held { pid, .. }) if waiting_since.elapsed() < ROTATE_LOCK_WAIT => {
+                if let (Some(pid), false) = (pid, said) {
+                    println!("waiting for another logwarden rotate (pid {pid}) to finish");
+                    said = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => {
+                eprintln!("logwarden: {e}");
+                return ExitCode::from(1);
+            }
         }
     };
     let journal = match Journal::open(&cfg.state_dir) {

@@ -355,6 +355,14 @@ pub fn recover(dir: &SafeDir, names: &[String]) -> Vec<io::Result<Recovered>> {
         if a.gz || !names.contains(&a.gz_name()) {
             continue;
         }
+        // A symlink (or FIFO, directory) beside a .gz of its name is not a
+        // compression of ours cut short: leave it alone, do not fail on it.
+        if !dir
+            .stat(n)
+            .is_ok_and(|m| m.kind() == safe_dir::Kind::Regular)
+        {
+            continue;
+        }
         // Both X and X.gz: the crash came after the rename, before the unlink.
         let r = (|| {
             let plain = dir.open_read(n)?;

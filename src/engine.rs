@@ -609,7 +609,10 @@ fn house_source(
         let mut metas = HashMap::new();
         for a in &candidates {
             if let Ok(m) = dir.stat(&a.plain_name()) {
-                if !pinned.contains(&(m.dev, m.ino)) {
+                // Only regular files, as for retention below: a symlink, FIFO
+                // or directory that merely carries an archive's name is not
+                // ours to open, and trying failed on every pass.
+                if m.kind() == crate::safe_dir::Kind::Regular && !pinned.contains(&(m.dev, m.ino)) {
                     metas.insert(a.plain_name(), m);
                 }
             }

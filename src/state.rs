@@ -7,8 +7,9 @@
 //!   not parse is moved aside (`state.json.corrupt-<time>`) with a warning and
 //!   never trusted; starting fresh is never fatal.
 //! * `lock`: flock'ed for the life of a daemon (or a one-shot `rotate`), with
-//!   the holder's pid inside, so a second instance fails fast and
-//!   `logwarden rotate` knows whom to signal.
+//!   the holder's pid inside (followed by ` rotate` for a one-shot run), so a
+//!   second instance fails fast and `logwarden rotate` knows whom to signal,
+//!   or that it must wait instead (a one-shot run has no SIGUSR1 handler).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -23,6 +24,8 @@ use serde::{Deserialize, Serialize};
 const STATE: &str = "state.json";
 const STATE_TMP: &str = "state.json.tmp";
 const LOCK: &str = "lock";
+/// Written after the pid in the lock file by a one-shot `logwarden rotate`.
+const ONE_SHOT: &str = "rotate";
 const VERSION: u32 = 1;
 
 /// What is remembered about one live file.
@@ -169,7 +172,12 @@ pub struct StateLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("another logwarden (pid {}) holds the state lock {}; stop it first, or use another state_dir", pid.map_or("unknown".to_string(), |p| p.to_string()), path.display())]
-    Held { pid: Option<u32>, path: PathBuf },
+    Held {
+        pid: Option<u32>,
+        path: PathBuf,
+        /// The holder is a one-shot `logwarden rotate`, not a daemon.
+        one_shot: bool,
+    },
     #[error("cannot lock {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }
@@ -177,6 +185,17 @@ pub enum LockError {
 impl StateLock {
     /// Take the lock without waiting and write our pid into it.
     pub fn acquire(state_dir: &Path) -> Result<StateLock, LockError> {
+        StateLock::acquire_as(state_dir, false)
+    }
+
+    /// [`StateLock::acquire`] for a one-shot `logwarden rotate`: the lock
+    /// file says so, and a second `rotate` then waits for it rather than
+    /// sending it the SIGUSR1 meant for a daemon (which would kill it).
+    pub fn acquire_one_shot(state_dir: &Path) -> Result<StateLock, LockError> {
+        StateLock::acquire_as(state_dir, true)
+    }
+
+    fn acquire_as(state_dir: &Path, one_shot: bool) -> Result<StateLock, LockError> {
         let path = state_dir.join(LOCK);
         let io_err = |source| LockError::Io {
             path: path.clone(),
@@ -193,17 +212,36 @@ impl StateLock {
         match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
             Err(rustix::io::Errno::WOULDBLOCK) => {
+                let (pid, one_shot) = read_holder(&mut file);
                 return Err(LockError::Held {
-                    pid: read_pid(&mut file),
+                    pid,
                     path,
+                    one_shot,
                 });
             }
             Err(e) => return Err(io_err(e.into())),
         }
         file.set_len(0).map_err(io_err)?;
         file.rewind().map_err(io_err)?;
-        writeln!(file, "{}", std::process::id()).map_err(io_err)?;
+        let role = if one_shot {
+            format!(" {ONE_SHOT}")
+        } else {
+            String::new()
+        };
+        writeln!(file, "{}{role}", std::process::id()).map_err(io_err)?;
         Ok(StateLock { _file: file, path })
+    }
+
+    /// Whether the lock file at `path` is still the one this lock holds: a
+    /// state dir removed (or its lock file replaced) while running leaves a
+    /// lock nobody else can see, so a second instance could start.
+    pub fn intact(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let held = match self._file.metadata() {
+            Ok(m) => (m.dev(), m.ino()),
+            Err(_) => return false,
+        };
+        fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == held)
     }
 }
 
@@ -222,10 +260,18 @@ pub fn lock_holder(state_dir: &Path) -> Option<u32> {
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {
+    read_holder(file).0
+}
+
+/// The holder's pid (if written yet) and whether it is a one-shot `rotate`.
+fn read_holder(file: &mut File) -> (Option<u32>, bool) {
     let mut s = String::new();
-    file.rewind().ok()?;
-    file.read_to_string(&mut s).ok()?;
-    s.trim().parse().ok()
+    if file.rewind().is_err() || file.read_to_string(&mut s).is_err() {
+        return (None, false);
+    }
+    let mut words = s.split_whitespace();
+    let pid = words.next().and_then(|w| w.parse().ok());
+    (pid, words.next() == Some(ONE_SHOT))
 }
 
 #[cfg(test)]
@@ -286,9 +332,21 @@ mod tests {
     #[test]
     fn second_lock_fails_naming_the_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let _held = StateLock::acquire(dir.path()).unwrap();
+        let held = StateLock::acquire(dir.path()).unwrap();
         match StateLock::acquire(dir.path()) {
-            Err(LockError::Held { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            Err(LockError::Held { pid, one_shot, .. }) => {
+                assert_eq!(pid, Some(std::process::id()));
+                assert!(!one_shot, "a daemon's lock");
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        let _held = StateLock::acquire_one_shot(dir.path()).unwrap();
+        match StateLock::acquire(dir.path()) {
+            Err(LockError::Held { pid, one_shot, .. }) => {
+                assert_eq!(pid, Some(std::process::id()));
+                assert!(one_shot, "a one-shot rotate's lock");
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -8,6 +8,7 @@ mod cli;
 mod fuzz_corpus;
 mod journal;
 mod lifecycle;
+mod logrotate;
 mod mirror;
 mod mirror_model;
 mod model;
