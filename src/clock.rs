@@ -1,38 +1,77 @@
-//! The wall clock, with one seam for tests: `LOGWARDEN_FAKE_NOW` (RFC 3339)
+//! The wall clock, with two seams for tests: `LOGWARDEN_FAKE_NOW` (RFC 3339)
 //! sets what "now" is when the process starts; time then runs at the real
 //! rate from there. This lets an end-to-end test start the real binary one
-//! second before a (DST) midnight and watch the cut happen. Unset, it is the
-//! system clock, re-read on every call (never cached, so steps are seen).
+//! second before a (DST) midnight and watch the cut happen.
+//! `LOGWARDEN_FAKE_STEP_FILE` names a file holding a signed number of
+//! seconds, re-read on every call and added to the time: a test steps the
+//! wall clock of a running daemon (40 days ahead, an hour back) by writing
+//! to it, as a bad NTP server or an operator would, while boot time runs on.
+//! Unset, it is the system clock, re-read on every call (never cached, so
+//! steps are seen).
 
 use chrono::{DateTime, Utc};
 
 /// The environment variable that shifts the clock (testing only).
 pub const FAKE_NOW_ENV: &str = "LOGWARDEN_FAKE_NOW";
 
-/// A wall clock, possibly shifted by a constant.
+/// The environment variable naming the live step file (testing only).
+pub const FAKE_STEP_ENV: &str = "LOGWARDEN_FAKE_STEP_FILE";
+
+static STEP_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// A wall clock, possibly shifted by a constant and by a live step.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Clock {
     offset: chrono::Duration,
+    /// Whether [`FAKE_STEP_ENV`] was set (its path is in `STEP_FILE`).
+    stepped: bool,
 }
 
 impl Clock {
     /// The system clock, shifted if `LOGWARDEN_FAKE_NOW` is set.
     pub fn from_env() -> Result<Clock, String> {
+        let stepped = match std::env::var_os(FAKE_STEP_ENV) {
+            Some(p) => {
+                let _ = STEP_FILE.set(p.into());
+                true
+            }
+            None => false,
+        };
         match std::env::var(FAKE_NOW_ENV) {
             Ok(s) => {
                 let fake = DateTime::parse_from_rfc3339(&s)
                     .map_err(|e| format!("{FAKE_NOW_ENV}={s:?} is not an RFC 3339 time: {e}"))?;
                 Ok(Clock {
                     offset: fake.with_timezone(&Utc) - Utc::now(),
+                    stepped,
                 })
             }
-            Err(_) => Ok(Clock::default()),
+            Err(_) => Ok(Clock {
+                offset: chrono::Duration::zero(),
+                stepped,
+            }),
         }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
+        let now = Utc::now() + self.offset;
+        if self.stepped {
+            now + live_step()
+        } else {
+            now
+        }
     }
+}
+
+/// The step the test wrote to the step file (zero if it is missing or not
+/// a number of seconds).
+fn live_step() -> chrono::Duration {
+    STEP_FILE
+        .get()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(chrono::Duration::try_seconds)
+        .unwrap_or_default()
 }
 
 /// Seconds since boot, counting suspend (`CLOCK_BOOTTIME`): never steps.

@@ -93,6 +93,9 @@ pub struct Cutter {
     reported: HashSet<String>,
     /// The mirror pipeline, when a source is in mirror mode (not in dry runs).
     pub pipeline: Option<crate::mirror::Pipeline>,
+    /// Set while a pipeline rebuilt after a failed fsync could not be
+    /// opened: when the last try was.
+    rebuild_at: Option<std::time::Instant>,
 }
 
 impl Cutter {
@@ -123,6 +126,7 @@ impl Cutter {
             dry_run,
             reported: HashSet::new(),
             pipeline,
+            rebuild_at: None,
         }
     }
 
@@ -135,6 +139,53 @@ impl Cutter {
         }
         self.cfg = cfg;
         self.reported.clear();
+        self.rebuild_at = None;
+    }
+
+    /// If the mirror pipeline could not make its bytes durable, rebuild it
+    /// from the last saved checkpoint (as a restart after a crash would),
+    /// so no line is counted as shipped that may not be on disk.
+    pub fn recover_failed_sync(&mut self, now: DateTime<Utc>) {
+        if let Some(at) = self.rebuild_at {
+            // The last rebuild failed (journaled by `reopen`): retry.
+            if at.elapsed() >= std::time::Duration::from_secs(1) {
+                self.rebuild(now);
+            }
+            return;
+        }
+        if !self.pipeline.as_ref().is_some_and(|p| p.sync_failed()) {
+            return;
+        }
+        // Dropped without a save: its last checkpoint is the truth.
+        self.pipeline = None;
+        journal(
+            &self.journal,
+            Record::failed(
+                now,
+                "mirror.sync",
+                "cannot make the mirrors durable (a mirror's fsync failed); reopened the pipeline from the last saved checkpoint: the lines since are read again",
+            ),
+        );
+        self.rebuild(now);
+    }
+
+    fn rebuild(&mut self, now: DateTime<Utc>) {
+        self.pipeline = crate::mirror::reopen(None, &self.cfg, Arc::clone(&self.journal), now);
+        let wanted = self
+            .cfg
+            .sources
+            .iter()
+            .any(|s| s.policy.mode == crate::config::Mode::Mirror);
+        self.rebuild_at = (wanted && self.pipeline.is_none()).then(std::time::Instant::now);
+    }
+
+    /// The state dir was removed and re-created under us: save the state and
+    /// the tail checkpoint again, whatever they were last saved as.
+    pub fn state_lost(&mut self) {
+        self.saved = State::default();
+        if let Some(p) = self.pipeline.as_mut() {
+            p.state_lost();
+        }
     }
 
     /// Journal a persistent problem once (until it goes away or config reloads).

@@ -228,6 +228,11 @@ impl Metrics {
 
     /// The cutter thread published its state (it is alive).
     pub fn published(&self) {
+        self.heartbeat();
+    }
+
+    /// The cutter thread went round its loop (it does at least every 30 s).
+    pub fn heartbeat(&self) {
         *lock(&self.last_publish) = Some(Instant::now());
     }
 
@@ -235,8 +240,8 @@ impl Metrics {
     /// publishing, or checkpoints that stopped coming.
     pub fn unhealthy(&self) -> Option<String> {
         let stale = |t: Option<Instant>, max: u64| t.is_some_and(|t| t.elapsed().as_secs() > max);
-        if stale(*lock(&self.last_publish), 30) {
-            return Some("the cutter thread has not published for over 30 s".into());
+        if stale(*lock(&self.last_publish), 90) {
+            return Some("the cutter thread has not gone round its loop for over 90 s".into());
         }
         if stale(*lock(&self.last_checkpoint), 180) {
             return Some("no checkpoint record for over 180 s".into());

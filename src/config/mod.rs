@@ -354,6 +354,18 @@ impl Config {
             .opt(path, &text, &main.state_dir, |s| Ok(absolute(&base, s)))
             .unwrap_or_else(|| PathBuf::from("/var/lib/logwarden"));
         let log_level = cx.opt(path, &text, &main.log_level, |s| {
+            // A bare word is a target name to EnvFilter ("loud" would mean
+            // "everything from a module named loud"), so a misspelt level
+            // would silently log nothing: each part must be a level or
+            // `target=level`.
+            const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+            if let Some(part) = s.split(',').map(str::trim).find(|p| {
+                !p.contains('=') && !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(p))
+            }) {
+                return Err(format!(
+                    "invalid log_level {s:?}: {part:?} is not a level; use error, warn, info, debug or trace (or target=level directives)"
+                ));
+            }
             tracing_subscriber::EnvFilter::try_new(s)
                 .map(|_| s.to_string())
                 .map_err(|e| {

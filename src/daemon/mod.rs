@@ -48,14 +48,21 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 const HOUSE_INTERVAL: Duration = Duration::from_secs(300);
 /// How often it re-checks rotated files still held by a writer.
 const HOUSE_RETRY: Duration = Duration::from_secs(2);
-/// How often the cutter publishes `status.json` and the metrics textfile.
+/// How often the cutter publishes `status.json` and the metrics textfile
+/// while something happens (lines read, jobs, cuts).
 const PUBLISH_INTERVAL: Duration = Duration::from_secs(2);
+/// How often it publishes when nothing happens: publishing stats every
+/// mirrored file and rewrites `status.json` (a megabyte at 10,000 files),
+/// so an idle daemon does it rarely (and uses no CPU in between).
+const IDLE_PUBLISH_INTERVAL: Duration = Duration::from_secs(60);
 
 enum Job {
     Pass(Force),
     /// A source file grew: pump the mirror pipeline (no directory scan).
     Data,
     Reload(Arc<Config>),
+    /// The state dir was removed and re-created: save everything again.
+    StateLost,
     Stop,
 }
 
@@ -64,7 +71,7 @@ pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
     raise_open_files_limit();
     state::ensure_dir(&cfg.state_dir)
         .with_context(|| format!("cannot create state_dir {}", cfg.state_dir.display()))?;
-    let _lock = StateLock::acquire(&cfg.state_dir)?;
+    let lock = StateLock::acquire(&cfg.state_dir)?;
     let mut j = Journal::open(&cfg.state_dir)
         .with_context(|| format!("cannot open the journal in {}", cfg.state_dir.display()))?;
     j.set_max_size(cfg.journal_max_size);
@@ -73,7 +80,7 @@ pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(event_loop(Arc::new(cfg), clock, journal))
+    rt.block_on(event_loop(Arc::new(cfg), clock, journal, lock))
 }
 
 /// Every watched file is an open descriptor (mirrors are capped, inputs are
@@ -112,8 +119,11 @@ fn spawn_cutter(
             let mut last_pass = std::time::Instant::now();
             let started = chrono::Utc::now();
             let mut published: Option<std::time::Instant> = None;
+            // Whether anything happened since the last publish.
+            let mut activity = true;
             loop {
                 let now = clock.now();
+                cutter.recover_failed_sync(now);
                 if let Some(p) = cutter.pipeline.as_mut() {
                     if pass_due {
                         p.discover(now);
@@ -121,7 +131,9 @@ fn spawn_cutter(
                     // Drain what is there before any cut decision (bounded, so
                     // a writer faster than us cannot starve signals and cuts).
                     for _ in 0..64 {
-                        if !p.pump(now).more {
+                        let pumped = p.pump(now);
+                        activity |= pumped.lines > 0;
+                        if !pumped.more {
                             break;
                         }
                     }
@@ -155,13 +167,21 @@ fn spawn_cutter(
                         wake = wake.min(w);
                     }
                 }
-                if published.is_none_or(|t| t.elapsed() >= PUBLISH_INTERVAL) {
+                let every = if activity {
+                    PUBLISH_INTERVAL
+                } else {
+                    IDLE_PUBLISH_INTERVAL
+                };
+                if published.is_none_or(|t| t.elapsed() >= every) {
                     publish(&mut cutter, started, true);
                     published = Some(std::time::Instant::now());
+                    activity = false;
                 }
                 if let Some(t) = published {
-                    wake = wake.min(t + PUBLISH_INTERVAL);
+                    wake = wake.min(t + every);
                 }
+                // Alive, for /healthz (no I/O).
+                crate::metrics::global().heartbeat();
                 let sleep = wake.saturating_duration_since(std::time::Instant::now());
                 let job = if sleep.is_zero() {
                     rx.try_recv().map_err(|e| match e {
@@ -174,6 +194,7 @@ fn spawn_cutter(
                     rx.recv_timeout(sleep)
                 };
                 data_flag.store(false, std::sync::atomic::Ordering::SeqCst);
+                activity |= job.is_ok();
                 match job {
                     Ok(Job::Pass(f)) => {
                         force = f;
@@ -192,6 +213,10 @@ fn spawn_cutter(
                     }
                     Ok(Job::Reload(c)) => {
                         cutter.set_config(c, clock.now());
+                        pass_due = true;
+                    }
+                    Ok(Job::StateLost) => {
+                        cutter.state_lost();
                         pass_due = true;
                     }
                     Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
@@ -288,7 +313,8 @@ fn spawn_housekeeper(
                     HOUSE_INTERVAL
                 };
                 match rx.recv_timeout(sleep) {
-                    Ok(Job::Pass(_) | Job::Data) | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(Job::Pass(_) | Job::Data | Job::StateLost)
+                    | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
                     Ok(Job::Reload(c)) => cfg = c,
                     Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
                 }
@@ -328,6 +354,7 @@ async fn event_loop(
     mut cfg: Arc<Config>,
     clock: Clock,
     journal: SharedJournal,
+    mut lock: StateLock,
 ) -> anyhow::Result<()> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
     engine::journal(
@@ -359,16 +386,18 @@ async fn event_loop(
     let mut watch = match Watch::new(fs_tx) {
         Ok(w) => Some(w),
         Err(e) => {
-            tracing::warn!(
-                "inotify unavailable ({e}); relying on rescans every {:?}",
-                cfg.rescan_interval
+            let msg = format!(
+                "inotify unavailable ({}); relying on rescans every {}",
+                watch::explain(&e),
+                humantime::format_duration(cfg.rescan_interval)
             );
+            tracing::warn!("{msg}");
+            engine::journal(&journal, Record::failed(clock.now(), "watch", msg));
             None
         }
     };
-    if let Some(w) = watch.as_mut() {
-        w.reconcile(&watch_list(&cfg));
-    }
+    let mut unwatched = Unwatched::default();
+    unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
     let mut rescan = tokio::time::interval(cfg.rescan_interval);
     rescan.tick().await;
     let wd_every = sd::watchdog_interval();
@@ -380,6 +409,8 @@ async fn event_loop(
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     let mut reload_at: Option<Instant> = None;
     let mut scan_at: Option<Instant> = None;
+    // Set when the loop must end in an error (after the graceful stop).
+    let mut fatal: Option<anyhow::Error> = None;
     if let Some(addr) = cfg.metrics.listen {
         match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => {
@@ -405,7 +436,7 @@ async fn event_loop(
                 Signal::Stop => break,
                 Signal::Reload => {
                     reload(&mut cfg, &clock, &journal, &cut_tx, &house_tx);
-                    if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                    unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
                 }
                 Signal::Rotate => {
                     let force = take_rotate_request(&cfg.state_dir);
@@ -414,9 +445,14 @@ async fn event_loop(
                 }
             },
             Some(ev) = fs_rx.recv() => match ev {
+                _ if watch.as_ref().is_some_and(|w| w.take_lost()) => {
+                    tracing::debug!("inotify events dropped (the loop fell behind): rescanning");
+                    unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
+                    scan_at = Some(Instant::now());
+                }
                 FsEvent::Rescan => {
                     tracing::debug!("inotify queue overflow: rescanning");
-                    if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                    unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
                     scan_at = Some(Instant::now());
                 }
                 FsEvent::Written(paths) => {
@@ -448,7 +484,7 @@ async fn event_loop(
                 reload_at = None;
                 tracing::info!("config file changed: reloading");
                 reload(&mut cfg, &clock, &journal, &cut_tx, &house_tx);
-                if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
             }
             _ = tokio::time::sleep_until(scan_at.unwrap_or(far)), if scan_at.is_some() => {
                 scan_at = None;
@@ -456,11 +492,31 @@ async fn event_loop(
                 let _ = house_tx.send(Job::Pass(Force::None));
             }
             _ = rescan.tick() => {
-                if let Some(w) = watch.as_mut() { w.reconcile(&watch_list(&cfg)); }
+                unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
+                if !lock.intact() {
+                    match state_dir_lost(&cfg, &clock, &journal, &cut_tx) {
+                        Ok(l) => lock = l,
+                        Err(e) => {
+                            fatal = Some(e);
+                            break;
+                        }
+                    }
+                }
                 let _ = cut_tx.send(Job::Pass(Force::None));
             }
             _ = wd.tick(), if wd_every.is_some() => sd::watchdog(),
-            _ = ck_every.tick() => engine::checkpoint(&journal, clock.now(), "interval"),
+            _ = ck_every.tick() => {
+                if !lock.intact() {
+                    match state_dir_lost(&cfg, &clock, &journal, &cut_tx) {
+                        Ok(l) => lock = l,
+                        Err(e) => {
+                            fatal = Some(e);
+                            break;
+                        }
+                    }
+                }
+                engine::checkpoint(&journal, clock.now(), "interval");
+            }
         }
     }
 
@@ -473,10 +529,91 @@ async fn event_loop(
     let _ = house.join();
     engine::journal(&journal, Record::ok(clock.now(), "shutdown"));
     engine::checkpoint(&journal, clock.now(), "shutdown");
-    Ok(())
+    fatal.map_or(Ok(()), Err)
 }
 
 use signals::Signals;
+
+/// Directories that could not be watched, each journaled once (until it
+/// can be watched again): they are still scanned every `rescan_interval`.
+#[derive(Default)]
+struct Unwatched(std::collections::BTreeSet<PathBuf>);
+
+impl Unwatched {
+    fn reconcile(
+        &mut self,
+        watch: &mut Option<Watch>,
+        cfg: &Config,
+        journal: &SharedJournal,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let Some(w) = watch.as_mut() else {
+            return;
+        };
+        let failed = w.reconcile(&watch_list(cfg));
+        let now_failing: std::collections::BTreeSet<PathBuf> =
+            failed.iter().map(|(p, _)| p.clone()).collect();
+        for (p, why) in failed {
+            if self.0.contains(&p) {
+                continue;
+            }
+            let msg = format!(
+                "cannot watch {}: {why}; it is scanned every {} instead",
+                p.display(),
+                humantime::format_duration(cfg.rescan_interval)
+            );
+            tracing::warn!("{msg}");
+            engine::journal(
+                journal,
+                Record::failed(now, "watch", msg).resource(&p, None, None),
+            );
+        }
+        self.0 = now_failing;
+    }
+}
+
+/// The state dir (or its lock file) vanished while running, say an
+/// operator's `rm -rf`: re-create it, take the lock again (so no second
+/// instance can start on it), go on journaling in a new file that continues
+/// the chain, and have the cutter save its state and tail checkpoint anew.
+/// Nothing in flight is lost: the mirrors live in `output_dir` and the
+/// positions in memory. The journal records that went with the old file are
+/// gone, and `verify` says so. Fails only if another instance took the
+/// re-created state dir first: then this one must stop.
+fn state_dir_lost(
+    cfg: &Config,
+    clock: &Clock,
+    journal: &SharedJournal,
+    cut_tx: &std_mpsc::Sender<Job>,
+) -> anyhow::Result<StateLock> {
+    let dir = &cfg.state_dir;
+    state::ensure_dir(dir).with_context(|| {
+        format!(
+            "the state dir {} was removed while running and cannot be re-created",
+            dir.display()
+        )
+    })?;
+    let lock = StateLock::acquire(dir)
+        .context("the state dir was removed while running, and the re-created one is taken")?;
+    {
+        let mut j = journal.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = j.reopen_lost() {
+            tracing::error!("cannot reopen the journal in {}: {e}", dir.display());
+        }
+    }
+    let msg = format!(
+        "the state dir {} (or its lock file) was removed while running; re-created it and took the lock again; the journal records before this one went with it",
+        dir.display()
+    );
+    tracing::error!("{msg}");
+    engine::journal(
+        journal,
+        Record::failed(clock.now(), "state.lost", msg).resource(dir, None, None),
+    );
+    let _ = cut_tx.send(Job::StateLost);
+    engine::checkpoint(journal, clock.now(), "state.lost");
+    Ok(lock)
+}
 
 fn reload(
     cfg: &mut Arc<Config>,

@@ -1,7 +1,10 @@
 //! Filesystem events via inotify (`notify`): one non-recursive watch per
 //! source directory and per config directory. Events only say "look again";
 //! the passes re-read the directory, so a lost or merged event costs nothing
-//! but latency. A queue overflow (or a full channel) is a rescan.
+//! but latency. A queue overflow (or a full channel) is a rescan: an event
+//! that does not fit the channel sets a flag that the event loop reads with
+//! the next event it takes ([`Watch::take_lost`]), so the rescan cannot be
+//! dropped along with the event.
 //!
 //! The watch list is reconciled like watchexec does: compute what should be
 //! watched, add what is missing, drop what is no longer wanted. A directory
@@ -9,6 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher as _};
@@ -28,6 +33,8 @@ pub enum FsEvent {
 
 pub struct Watch {
     watcher: notify::INotifyWatcher,
+    /// Set when an event was dropped because the channel was full.
+    lost: Arc<AtomicBool>,
     /// Each watched directory and the (dev, ino) it had when watched: a
     /// directory removed and re-created under the same path is a new one.
     watched: BTreeMap<PathBuf, (u64, u64)>,
@@ -35,6 +42,8 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(tx: mpsc::Sender<FsEvent>) -> notify::Result<Watch> {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&lost);
         let watcher = notify::INotifyWatcher::new(
             move |res: notify::Result<notify::Event>| {
                 let ev = match res {
@@ -46,8 +55,11 @@ impl Watch {
                     Ok(e) => FsEvent::Changed(e.paths),
                     Err(_) => FsEvent::Rescan,
                 };
-                // A full channel means the loop is behind: it will rescan anyway.
+                // A full channel means the loop is behind; the flag makes it
+                // rescan when it catches up (it holds events, so it will take
+                // one and see the flag).
                 if tx.try_send(ev).is_err() {
+                    flag.store(true, Ordering::SeqCst);
                     let _ = tx.try_send(FsEvent::Rescan);
                 }
             },
@@ -55,12 +67,21 @@ impl Watch {
         )?;
         Ok(Watch {
             watcher,
+            lost,
             watched: BTreeMap::new(),
         })
     }
 
+    /// Whether events were dropped since the last call (then rescan).
+    pub fn take_lost(&self) -> bool {
+        self.lost.swap(false, Ordering::SeqCst)
+    }
+
     /// Make the watched set equal `want` (existing directories only).
-    pub fn reconcile(&mut self, want: &[PathBuf]) {
+    /// Returns the directories that could not be watched, each with what
+    /// the operator can do about it; they are still scanned every
+    /// `rescan_interval`, and retried at every reconcile.
+    pub fn reconcile(&mut self, want: &[PathBuf]) -> Vec<(PathBuf, String)> {
         use std::os::unix::fs::MetadataExt;
         let want: BTreeMap<PathBuf, (u64, u64)> = want
             .iter()
@@ -85,18 +106,16 @@ impl Watch {
             .filter(|(p, _)| !self.watched.contains_key(*p))
             .map(|(p, id)| (p.clone(), *id))
             .collect();
+        let mut failed = Vec::new();
         for (p, id) in to_watch {
             match self.watcher.watch(&p, RecursiveMode::NonRecursive) {
                 Ok(()) => {
                     self.watched.insert(p, id);
                 }
-                Err(e) => tracing::warn!(
-                    "cannot watch {}: {}; falling back to periodic rescans",
-                    p.display(),
-                    explain(&e)
-                ),
+                Err(e) => failed.push((p, explain(&e))),
             }
         }
+        failed
     }
 }
 
@@ -120,7 +139,7 @@ fn is_write(kind: &EventKind) -> bool {
 }
 
 /// OS errors as something an operator can act on.
-fn explain(e: &notify::Error) -> String {
+pub fn explain(e: &notify::Error) -> String {
     match &e.kind {
         notify::ErrorKind::MaxFilesWatch => {
             "too many inotify watches; raise fs.inotify.max_user_watches (sysctl)".into()

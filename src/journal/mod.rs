@@ -461,6 +461,23 @@ impl Journal {
         Ok(j)
     }
 
+    /// The live file vanished with the state dir (which the caller has
+    /// re-created): go on in a new live file. The chain continues from the
+    /// last record written, so `verify` reports the records that went with
+    /// the old file instead of accepting a fresh chain in their place.
+    pub fn reopen_lost(&mut self) -> io::Result<()> {
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)?;
+        self.size = file.metadata()?.len();
+        self.file = Some(file);
+        self.first_seq = self.seq + 1;
+        Ok(())
+    }
+
     /// A journal that only logs (for `--dry-run` and `check`).
     pub fn log_only() -> Journal {
         Journal {

@@ -112,6 +112,15 @@ struct SyncJob {
 struct Syncer {
     tx: Option<std::sync::mpsc::Sender<SyncJob>>,
     busy: Arc<AtomicBool>,
+    /// Set when a mirror's fsync failed. Its bytes since the last saved
+    /// checkpoint can then not be trusted to be on disk (after a failed
+    /// fsync the kernel may drop the dirty pages and a later fsync
+    /// succeed), so the pipeline is rebuilt from that checkpoint
+    /// ([`Pipeline::sync_failed`]), as after a crash.
+    failed: Arc<AtomicBool>,
+    /// Set when a checkpoint was not saved (the mirrors were durable): the
+    /// next save must be tried even if nothing new was read.
+    unsaved: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -120,6 +129,10 @@ impl Syncer {
         let (tx, rx) = std::sync::mpsc::channel::<SyncJob>();
         let busy = Arc::new(AtomicBool::new(false));
         let b = Arc::clone(&busy);
+        let failed = Arc::new(AtomicBool::new(false));
+        let failed_flag = Arc::clone(&failed);
+        let unsaved = Arc::new(AtomicBool::new(false));
+        let unsaved_flag = Arc::clone(&unsaved);
         let handle = std::thread::Builder::new()
             .name("syncer".into())
             .spawn(move || {
@@ -127,7 +140,10 @@ impl Syncer {
                 for job in rx {
                     let r = (|| {
                         for f in &job.files {
-                            f.sync_data()?;
+                            if let Err(e) = f.sync_data() {
+                                failed_flag.store(true, AtomicOrdering::SeqCst);
+                                return Err(e);
+                            }
                         }
                         crate::crash::point("mirror.synced");
                         job.ck.save(&state_dir)
@@ -155,6 +171,9 @@ impl Syncer {
                             }
                         }
                     }
+                    if r.is_err() {
+                        unsaved_flag.store(true, AtomicOrdering::SeqCst);
+                    }
                     b.store(false, AtomicOrdering::SeqCst);
                     match job.done {
                         Some(done) => {
@@ -171,6 +190,8 @@ impl Syncer {
         Ok(Syncer {
             tx: Some(tx),
             busy,
+            failed,
+            unsaved,
             handle: Some(handle),
         })
     }
@@ -936,6 +957,9 @@ impl Pipeline {
 
     /// fsync the mirrors and save the checkpoint if due (or `force`).
     pub fn maybe_sync(&mut self, force: bool) -> std::io::Result<()> {
+        if self.syncer.unsaved.swap(false, AtomicOrdering::SeqCst) {
+            self.dirty = true;
+        }
         if !self.dirty {
             return Ok(());
         }
@@ -1609,6 +1633,21 @@ impl Pipeline {
     }
 
     /// Flush everything and save (graceful stop, reload).
+    /// Whether a sync failed: the caller drops this pipeline (saving
+    /// nothing) and opens a new one from the last saved checkpoint, which
+    /// cuts the mirrors back to what is known to be on disk and re-reads
+    /// the inputs from there.
+    pub fn sync_failed(&self) -> bool {
+        self.syncer.failed.load(AtomicOrdering::SeqCst)
+    }
+
+    /// The state dir was removed and re-created under us: write the whole
+    /// checkpoint again at the next save (the mirrors themselves live in
+    /// `output_dir` and carry on).
+    pub fn state_lost(&mut self) {
+        self.dirty = true;
+    }
+
     pub fn shutdown(&mut self, now: DateTime<Utc>) {
         let _ = self.pump(now);
         // Renamed files whose writers already let go are finished now, so a

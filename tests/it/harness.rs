@@ -63,7 +63,19 @@ impl Env {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        self.cmd_via(&[], args)
+    }
+
+    /// `cmd`, run through a wrapper (`unshare …`) that execs the binary.
+    pub fn cmd_via(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let mut c = match wrapper.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
         c.args(args)
             .arg("-c")
             .arg(&self.config)
@@ -123,6 +135,12 @@ impl Env {
 
     /// Start `logwarden run` and wait for READY=1.
     pub fn daemon(&self) -> Daemon {
+        self.daemon_via(&[])
+    }
+
+    /// Start `logwarden run` through a wrapper that execs it in the same
+    /// process (so the pid is the daemon's), and wait for READY=1.
+    pub fn daemon_via(&self, wrapper: &[&str]) -> Daemon {
         let sock_path = self
             .tmp
             .path()
@@ -131,7 +149,7 @@ impl Env {
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let child = self
-            .cmd(&["run"])
+            .cmd_via(wrapper, &["run"])
             .env("NOTIFY_SOCKET", &sock_path)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -250,3 +250,195 @@ fn a_one_gib_line_without_a_newline_is_cut_in_bounded_memory() {
         "peak RSS {peak_kb} KiB for a 1 GiB line"
     );
 }
+
+/// A config that sets every key, and for each key a wrong value (wrong
+/// type, out of range, unknown name, bad glob or regex). The wrong value
+/// of each key in turn: `check` exits 1 naming the file, the key's line and
+/// a column, and never panics; a running daemon sent each broken config
+/// (SIGHUP) refuses every one and keeps mirroring with the config it had.
+#[test]
+fn every_key_wrong_in_turn_is_refused_with_its_position() {
+    let env = Env::new();
+    let t = env.tmp.path();
+    let mirror = env.mirror_dir();
+    let good = [
+        format!("state_dir = {:?}", env.state),
+        format!("include = [{:?}]", t.join("conf.d/*.toml")),
+        "log_level = \"info\"".into(),
+        "rescan_interval = \"60s\"".into(),
+        "journal_max_size = \"64MiB\"".into(),
+        "journal_max_age = \"90d\"".into(),
+        "forward_secure = false".into(),
+        "[defaults]".into(),
+        "schedule = \"daily\"".into(),
+        "at = \"00:00\"".into(),
+        "timezone = \"UTC\"".into(),
+        "max_size = \"1GiB\"".into(),
+        "strategy = \"auto\"".into(),
+        "compress = \"gzip\"".into(),
+        "delay_compress = false".into(),
+        "max_age = \"30d\"".into(),
+        "max_archives = 10".into(),
+        "max_total_size = \"10GiB\"".into(),
+        "create = false".into(),
+        "writer_grace = \"60s\"".into(),
+        "mode = \"mirror\"".into(),
+        "[redact]".into(),
+        "keys = [\"password\", \"token\"]".into(),
+        "patterns = [\"eyJ[A-Za-z0-9_-]{8,}\"]".into(),
+        "mask = \"[REDACTED]\"".into(),
+        "max_line_bytes = \"64KiB\"".into(),
+        "[metrics]".into(),
+        format!("textfile = {:?}", t.join("metrics.prom")),
+        "[[source]]".into(),
+        "name = \"app\"".into(),
+        format!("dir = {:?}", env.logs),
+        "include = [\"*.log\"]".into(),
+        "exclude = [\"*.debug.log\"]".into(),
+        format!("output_dir = {mirror:?}"),
+        "raw_max_age = \"2d\"".into(),
+        "partial_timeout = \"10s\"".into(),
+        "output_owner = { user = \"root\", group = \"root\" }".into(),
+        format!(
+            "reopen = {{ signal = \"HUP\", pidfile = {:?} }}",
+            t.join("app.pid")
+        ),
+    ];
+    // (key, a wrong value): the key's line is replaced by `key = value`.
+    let wrong: &[(&str, &str)] = &[
+        ("state_dir", "5"),
+        ("include", "\"not a list\""),
+        ("log_level", "\"loud\""),
+        ("rescan_interval", "\"soon\""),
+        ("journal_max_size", "\"big\""),
+        ("journal_max_age", "\"-1d\""),
+        ("forward_secure", "\"yes\""),
+        ("schedule", "\"fortnightly\""),
+        ("at", "\"25:00\""),
+        ("timezone", "\"Mars/Olympus_Mons\""),
+        ("max_size", "\"1 parsec\""),
+        ("strategy", "\"shred\""),
+        ("compress", "\"rar\""),
+        ("delay_compress", "\"no\""),
+        ("max_age", "\"forever\""),
+        ("max_archives", "-3"),
+        ("max_total_size", "\"lots\""),
+        ("create", "1"),
+        ("writer_grace", "\"later\""),
+        ("mode", "\"copy\""),
+        ("keys", "[1, 2]"),
+        ("patterns", "[\"(unclosed\"]"),
+        ("mask", "5"),
+        ("max_line_bytes", "\"huge\""),
+        ("textfile", "3"),
+        ("name", "\"\""),
+        ("dir", "7"),
+        ("exclude", "[\"[unclosed\"]"),
+        ("output_dir", "9"),
+        ("raw_max_age", "\"old\""),
+        ("partial_timeout", "\"eventually\""),
+        (
+            "output_owner",
+            "{ user = \"no-such-user-lw\", group = \"root\" }",
+        ),
+        ("reopen", "{ signal = \"NOPE\", pidfile = \"/run/x.pid\" }"),
+    ];
+    let render = |lines: &[String]| lines.join("\n") + "\n";
+    std::fs::write(&env.config, render(&good)).unwrap();
+    let ok = env.run(&["check"]);
+    assert!(
+        ok.status.success(),
+        "the all-keys config must be valid: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    std::fs::write(env.log("app.log"), "before password=LEAK1\n").unwrap();
+    let mut d = env.daemon();
+    assert!(wait_for(Duration::from_secs(10), || {
+        std::fs::read(mirror.join("app.log")).is_ok_and(|m| m == b"before password=[REDACTED]\n")
+    }));
+    let config = env.config.display().to_string();
+    for (n, (key, value)) in wrong.iter().enumerate() {
+        // Each key is unique in `good` except `include` (top level and
+        // source): the first is the top-level one.
+        let i = good
+            .iter()
+            .position(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no line for {key}"));
+        let mut bad = good.to_vec();
+        bad[i] = format!("{key} = {value}");
+        std::fs::write(&env.config, render(&bad)).unwrap();
+        let out = env.run(&["check"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{key} = {value}: {err}");
+        assert!(!err.contains("panicked"), "{key} = {value}: {err}");
+        let at = format!("{config}:{}:", i + 1);
+        assert!(
+            err.lines().any(|l| l.starts_with(&at)
+                && l[at.len()..]
+                    .split(':')
+                    .next()
+                    .is_some_and(|c| c.parse::<u32>().is_ok())),
+            "{key} = {value}: want {at}COL: ..., got: {err}"
+        );
+        d.signal(libc::SIGHUP);
+        assert!(
+            wait_for(Duration::from_secs(10), || env
+                .journal_actions("config.reload")
+                .iter()
+                .filter(|r| r["status"] == "failed")
+                .count()
+                > n),
+            "{key} = {value}: the reload was not refused"
+        );
+    }
+    assert!(env
+        .journal_actions("config.reload")
+        .iter()
+        .all(|r| r["status"] == "failed"));
+    // The running config is still the good one.
+    append_line(&env.log("app.log"), "after token=LEAK2");
+    assert!(wait_for(Duration::from_secs(10), || {
+        std::fs::read(mirror.join("app.log"))
+            .is_ok_and(|m| m == b"before password=[REDACTED]\nafter token=[REDACTED]\n")
+    }));
+    assert!(d.alive());
+    assert!(d.stop().success());
+}
+
+fn append_line(path: &std::path::Path, line: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
+/// A directory named like a log (`logs/dir.log/`), with a file inside, is
+/// left alone: not cut, not mirrored, not descended into; the files beside
+/// it are handled as usual.
+#[test]
+fn a_directory_named_like_a_log_is_left_alone() {
+    let env = Env::new();
+    env.mirror_config("schedule = \"every 1s\"", "");
+    let dir = env.log("dir.log");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("inner.log"), "inner password=LEAK\n").unwrap();
+    std::fs::write(env.log("app.log"), "app password=LEAK\n").unwrap();
+    let mut d = env.daemon();
+    assert!(env.mirror_becomes(b"app password=[REDACTED]\n"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(d.alive());
+    assert!(d.stop().success());
+    assert!(dir.is_dir());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("inner.log")).unwrap(),
+        "inner password=LEAK\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(&env.logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("dir.log.")),
+        "the directory was cut: {names:?}"
+    );
+    assert!(!env.mirror_dir().join("dir.log").exists());
+    assert!(!env.mirror_dir().join("inner.log").exists());
+}

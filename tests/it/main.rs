@@ -5,6 +5,7 @@ mod harness;
 mod hostile;
 
 mod cli;
+mod faults;
 mod fuzz_corpus;
 mod journal;
 mod lifecycle;

@@ -464,6 +464,13 @@ pub fn mount_tmpfs(dir: &std::path::Path, size: &str) -> Option<Umount> {
 
 pub struct Umount(std::path::PathBuf);
 
+impl Umount {
+    /// Unmount `dir` (lazily) when dropped.
+    pub fn new(dir: &std::path::Path) -> Umount {
+        Umount(dir.to_path_buf())
+    }
+}
+
 impl Drop for Umount {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount")
