@@ -71,7 +71,7 @@ import os, random, sys, time
 # Every loss-test line is b"seq=<n>" + TAIL, so the counter can also detect
 # torn or garbled lines by rebuilding the expected line.
 TAIL = (b' 2025-11-21T10:00:00.000Z INFO  [http-worker-3] http.access '
-        b'{"m":"GET","path":"https://fd-gally.netlify.app/hf/api/v1/orders","st":200,"ms":12.5}\n')
+        b'{"m":"GET","path":"/api/v1/orders","st":200,"ms":12.5}\n')
 
 
 def gen(out, size):
@@ -83,9 +83,9 @@ def gen(out, size):
     threads = (["http-worker-%d" % i for i in range(16)]
                + ["db-pool-%d" % i for i in range(4)] + ["scheduler"])
     methods = ["GET"] * 7 + ["POST"] * 2 + ["PUT", "DELETE"]
-    paths = ["https://fd-gally.netlify.app/hf/api/v1/orders", "https://fd-gally.netlify.app/hf/api/v1/orders/%d", "https://fd-gally.netlify.app/hf/api/v1/users/%d",
-             "https://fd-gally.netlify.app/hf/api/v1/items/%d/stock", "/healthz", "https://fd-gally.netlify.app/hf/api/v2/search",
-             "https://fd-gally.netlify.app/hf/api/v1/carts/%d/checkout", "https://fd-gally.netlify.app/hf/static/app.%d.js"]
+    paths = ["/api/v1/orders", "/api/v1/orders/%d", "/api/v1/users/%d",
+             "/api/v1/items/%d/stock", "/healthz", "/api/v2/search",
+             "/api/v1/carts/%d/checkout", "/static/app.%d.js"]
     status = [200] * 85 + [201] * 4 + [204] * 3 + [304] * 3 + [400, 401, 404, 404, 500]
     other = [
         ("db.query", '{"table":"orders","rows":%d,"ms":%.1f,'

@@ -409,13 +409,15 @@ const KEY_BASES: &[&[&str]] = &[
 ];
 const PREFIXES: &[&str] = &["", "db_", "x-", "user", "My", "old.", "2"];
 const SUFFIXES: &[&str] = &["", "_hash", "-v2", "s", "Value"];
-const SCHEMES: &[&str] = &["Bearer", "Basic", "Digest", "Token", "AWS4-HMAC-SHA256"];
-/// Known gap, not yet decided: in the `authorization=<scheme> <credential>`
-/// form the redactor takes only an alphabetic word as the scheme, so
-/// `authorization=AWS4-HMAC-SHA256 Credential=…` masks the scheme and leaves
-/// the credential. That form draws from these until it is fixed (then use
-/// [`SCHEMES`] there too).
-const ALPHA_SCHEMES: &[&str] = &["Bearer", "Basic", "Digest", "Token"];
+/// Known schemes, and an unknown one (its credential must be masked too).
+const SCHEMES: &[&str] = &[
+    "Bearer",
+    "Basic",
+    "Digest",
+    "Token",
+    "AWS4-HMAC-SHA256",
+    "MyScheme",
+];
 
 fn pick<'a>(list: &[&'a str], i: u8) -> &'a str {
     list[usize::from(i) % list.len()]
@@ -483,25 +485,10 @@ fn free_text(s: &str) -> String {
 }
 
 /// A secret: the markers around `body` with the bytes `stop` would end the
-/// value at removed.
-///
-/// Known gap, not yet decided: a quote earlier in the line pairs with a
-/// quote inside the secret that a separator follows (`msg="a b"
-/// password='x": y'`): the scanner reads `" password='x"` as a quoted key,
-/// masks what follows its `:`, and `x` survives. Until that is fixed, a
-/// secret holds no quote followed by `:` or `=`.
+/// value at removed. (It may hold a quote followed by `:` or `=`, which an
+/// earlier quote in the line once paired with: `msg="a b" password='x": y'`.)
 fn secret(body: &str, stop: impl Fn(char) -> bool) -> String {
-    let mut out = String::new();
-    let mut after_quote = false;
-    for c in body.chars().filter(|&c| c != '\n' && !stop(c)) {
-        if after_quote && matches!(c, ':' | '=') {
-            continue;
-        }
-        if !matches!(c, ' ' | '\t') {
-            after_quote = matches!(c, '"' | '\'');
-        }
-        out.push(c);
-    }
+    let out: String = body.chars().filter(|&c| c != '\n' && !stop(c)).collect();
     format!("{LEAK}{out}{KAEL}")
 }
 
@@ -523,7 +510,7 @@ impl TextSecret {
         let q1 = |b: &str| secret(b, |c| c == '\'' || c == '\\');
         let q2 = |b: &str| secret(b, |c| c == '"' || c == '\\');
         let any = |b: &str| secret(b, |_| false);
-        match self.form % 15 {
+        match self.form % 16 {
             0 => format!("{k}={}", unq(b)),
             1 => format!("{k}: {}", unq(b)),
             2 => format!("{k}='{}'", q1(b)),
@@ -535,14 +522,12 @@ impl TextSecret {
             8 => format!("payload={{\"{k}\": {{\"x\": \"{}\"}}, \"n\": 1}}", q2(b)),
             9 => format!("'{k}': '{}'", q1(b)),
             10 => format!("{k}:{}", unq(b)),
-            11 => format!(
-                "authorization={} {}",
-                pick(ALPHA_SCHEMES, self.scheme),
-                unq(b)
-            ),
+            11 => format!("authorization={scheme} {}", unq(b)),
             12 => format!("Proxy-Authorization: {scheme} {}", any(b)),
             13 => format!("Set-Cookie: {}", any(b)),
-            _ => format!("\\\"{k}\\\": \\\"{}\\\"", q2(b)),
+            14 => format!("\\\"{k}\\\": \\\"{}\\\"", q2(b)),
+            // The credential itself, then a field of its own.
+            _ => format!("authorization={} user=bob", unq(b)),
         }
     }
 }

@@ -151,6 +151,39 @@ fn query_strings() {
     );
 }
 
+/// Leaks the fuzz targets found in the `authorization` forms and in quote
+/// pairing (fuzz/README.md), as input → expected.
+#[test]
+fn authorization_schemes_and_stray_quotes() {
+    for (input, want) in [
+        (
+            "authorization=AWS4-HMAC-SHA256 Credential=AKIA/2026/s3, SignedHeaders=host, Signature=ab12",
+            "authorization=AWS4-HMAC-SHA256 [REDACTED]",
+        ),
+        ("authorization=hunter user=bob", "authorization=[REDACTED] user=bob"),
+        ("authorization=MyScheme s3cr3t user=bob", "authorization=[REDACTED] user=bob"),
+        ("authorization=Bearer tok user=bob", "authorization=Bearer [REDACTED] user=bob"),
+        ("authorization=bearer", "authorization=[REDACTED]"),
+        ("Authorization: hunter more", "Authorization: [REDACTED]"),
+        ("Authorization: NTLM TlRMTVNTUAAB", "Authorization: NTLM [REDACTED]"),
+        (
+            r#"msg="a b" password='x": y' end"#,
+            r#"msg="a b" password='[REDACTED]' end"#,
+        ),
+        (
+            r#"msg=it"s fine password='x": y' end"#,
+            r#"msg=it"s fine password='[REDACTED]' end"#,
+        ),
+        (r#"a="x" b="y" token="z""#, r#"a="x" b="y" token="[REDACTED]""#),
+        (
+            r#"{"m":"authorization=AWS4-HMAC-SHA256 Credential=K, Signature=S"}"#,
+            r#"{"m":"authorization=AWS4-HMAC-SHA256 [REDACTED]"}"#,
+        ),
+    ] {
+        check(input, want);
+    }
+}
+
 #[test]
 fn headers() {
     check(

@@ -88,9 +88,56 @@ fn escaped_quote_len(b: &[u8], i: usize, end: usize) -> Option<usize> {
     (n >= 2 && i + n < end && b[i + n] == b'"').then_some(n + 1)
 }
 
-/// An authentication scheme word (`Bearer`, `Basic`, `Digest`, ...).
-fn is_scheme(w: &[u8]) -> bool {
-    (2..=16).contains(&w.len()) && w.iter().all(u8::is_ascii_alphabetic)
+/// What follows a known authentication scheme word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// One token (`Bearer abc`, `Basic dXNlcjpw`).
+    Token,
+    /// Parameters with spaces and commas (`Digest username="a", response="…"`,
+    /// `AWS4-HMAC-SHA256 Credential=…, Signature=…`): masked to the end.
+    Params,
+}
+
+/// A known authentication scheme (IANA's registry and common ones), case
+/// insensitive. Only a known word is kept in the clear: any other first word
+/// may be the credential itself (`authorization=hunter2`).
+fn known_scheme(w: &[u8]) -> Option<Scheme> {
+    const TOKEN: &[&[u8]] = &[
+        b"basic",
+        b"bearer",
+        b"token",
+        b"negotiate",
+        b"ntlm",
+        b"dpop",
+        b"apikey",
+        b"privatetoken",
+        b"gnap",
+        b"key",
+        b"otp",
+        b"jwt",
+        b"sso",
+        b"oauth",
+    ];
+    const PARAMS: &[&[u8]] = &[
+        b"digest",
+        b"hoba",
+        b"mutual",
+        b"vapid",
+        b"scram-sha-1",
+        b"scram-sha-256",
+        b"signature",
+        b"hmac",
+    ];
+    let lower = w.to_ascii_lowercase();
+    if TOKEN.contains(&lower.as_slice()) {
+        Some(Scheme::Token)
+    } else if PARAMS.contains(&lower.as_slice())
+        || (lower.starts_with(b"aws4-") && contains(&lower, b"-hmac-"))
+    {
+        Some(Scheme::Params)
+    } else {
+        None
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -216,9 +263,9 @@ impl Scanner<'_> {
                         // Escaped JSON inside a JSON string: escaped twice.
                         name = decode_escapes(&name);
                     }
-                    self.try_key(&name, close + ql, end, true)
+                    self.try_quoted_key(&name, close + ql, end)
                 } else {
-                    self.try_key(raw, close + ql, end, true)
+                    self.try_quoted_key(raw, close + ql, end)
                 };
                 if let Some(n) = next {
                     i = n;
@@ -251,6 +298,18 @@ impl Scanner<'_> {
             k += 1;
         }
         None
+    }
+
+    /// A quoted key: not one if it holds a quote, `=` or `:`. Such "keys"
+    /// are the text between two unrelated quotes (`msg="a b" password='x":
+    /// y'` would pair `b"` with the quote inside the secret and take
+    /// `" password='x"` for a key, masking only ` y`); the scan then goes on
+    /// inside them and finds the real key.
+    fn try_quoted_key(&mut self, name: &[u8], after: usize, end: usize) -> Option<usize> {
+        if name.iter().any(|c| matches!(c, b'"' | b'\'' | b'=' | b':')) {
+            return None;
+        }
+        self.try_key(name, after, end, true)
     }
 
     /// `name` (decoded) ends at `after`; if a separator and a value follow and
@@ -316,7 +375,7 @@ impl Scanner<'_> {
             (p, e, e, name_id)
         } else if header.is_some() && sep == b':' {
             // A header: the value runs to the end of the line (of the JSON
-            // string in JSON mode). Authorization keeps its scheme word.
+            // string in JSON mode). Authorization keeps a known scheme word.
             let mut ms = p;
             if header == Some(Header::Auth) {
                 let mut w = p;
@@ -324,24 +383,39 @@ impl Scanner<'_> {
                     w += 1;
                 }
                 let q = skip_ws(b, w, end);
-                if is_scheme(&b[p..w]) && q > w && q < end {
+                if known_scheme(&b[p..w]).is_some() && q > w && q < end {
                     ms = q;
                 }
             }
             (ms, end, end, header_name)
         } else if header == Some(Header::Auth) {
-            // authorization=Bearer xyz
-            let mut w = p;
-            while w < end && b[w].is_ascii_alphabetic() {
-                w += 1;
-            }
+            // authorization=Bearer xyz, authorization=AWS4-HMAC-SHA256
+            // Credential=…, Signature=…, authorization=hunter2 user=bob.
+            let w = self.unquoted_end(p, end, quoted);
             let q = skip_ws(b, w, end);
-            if is_scheme(&b[p..w]) && q > w && q < end && self.unquoted_end(q, end, quoted) > q {
-                let e = self.unquoted_end(q, end, quoted);
-                (q, e, e, header_name)
-            } else {
-                let e = self.unquoted_end(p, end, quoted);
-                (p, e, e, header_name)
+            let more = q > w && q < end;
+            match known_scheme(&b[p..w]) {
+                Some(Scheme::Params) if more => (q, end, end, header_name),
+                Some(Scheme::Token) if more && self.unquoted_end(q, end, quoted) > q => {
+                    let e = self.unquoted_end(q, end, quoted);
+                    (q, e, e, header_name)
+                }
+                Some(_) => (p, w, w, header_name),
+                None => {
+                    // An unknown first word is the credential, or an
+                    // unknown scheme before it: take the next word too,
+                    // unless it is a field of its own (`user=bob`).
+                    let e = if more {
+                        self.unquoted_end(q, end, quoted)
+                    } else {
+                        q
+                    };
+                    if more && e > q && !b[q..e].iter().any(|c| matches!(c, b'=' | b':')) {
+                        (p, e, e, header_name)
+                    } else {
+                        (p, w, w, header_name)
+                    }
+                }
             }
         } else {
             let e = self.unquoted_end(p, end, quoted);
