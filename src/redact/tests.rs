@@ -160,7 +160,12 @@ fn authorization_schemes_and_stray_quotes() {
             "authorization=AWS4-HMAC-SHA256 Credential=AKIA/2026/s3, SignedHeaders=host, Signature=ab12",
             "authorization=AWS4-HMAC-SHA256 [REDACTED]",
         ),
-        ("authorization=hunter user=bob", "authorization=[REDACTED] user=bob"),
+        ("authorization=hunter user=bob", "authorization=[REDACTED]"),
+        ("authorization=hunter2", "authorization=[REDACTED]"),
+        (
+            "authorization=MyScheme LEAK_1=_KAEL x=1",
+            "authorization=[REDACTED] x=1",
+        ),
         ("authorization=MyScheme s3cr3t user=bob", "authorization=[REDACTED] user=bob"),
         ("authorization=Bearer tok user=bob", "authorization=Bearer [REDACTED] user=bob"),
         ("authorization=bearer", "authorization=[REDACTED]"),

@@ -390,7 +390,7 @@ impl Scanner<'_> {
             (ms, end, end, header_name)
         } else if header == Some(Header::Auth) {
             // authorization=Bearer xyz, authorization=AWS4-HMAC-SHA256
-            // Credential=…, Signature=…, authorization=hunter2 user=bob.
+            // Credential=…, Signature=…, authorization=hunter2.
             let w = self.unquoted_end(p, end, quoted);
             let q = skip_ws(b, w, end);
             let more = q > w && q < end;
@@ -403,14 +403,16 @@ impl Scanner<'_> {
                 Some(_) => (p, w, w, header_name),
                 None => {
                     // An unknown first word is the credential, or an
-                    // unknown scheme before it: take the next word too,
-                    // unless it is a field of its own (`user=bob`).
+                    // unknown scheme before it: take the next word too.
+                    // That may be a field of its own (`hunter user=bob`),
+                    // but it cannot be told from a credential (`MyScheme
+                    // dXNlcg==`, fuzzing found one), so it fails closed.
                     let e = if more {
                         self.unquoted_end(q, end, quoted)
                     } else {
                         q
                     };
-                    if more && e > q && !b[q..e].iter().any(|c| matches!(c, b'=' | b':')) {
+                    if more && e > q {
                         (p, e, e, header_name)
                     } else {
                         (p, w, w, header_name)
