@@ -440,11 +440,11 @@ impl Scanner<'_> {
                 b'"' | b'\'' | b'&' | b',' | b';' => break,
                 b'}' | b']' if quoted_key => break,
                 b'\\' => {
-                    if !self.json {
-                        break;
-                    }
-                    // JSON mode: keep whole escape sequences in the value;
-                    // an escaped quote or whitespace ends it.
+                    // Keep whole escape sequences in the value; an escaped
+                    // quote or whitespace ends it. In text mode too: a JSON
+                    // line too deep to walk gets the text rules, and
+                    // `password=LEAK\u0000KAEL` there must not end at the
+                    // backslash (fuzzing found it).
                     match b.get(k + 1) {
                         None | Some(b'"' | b'n' | b't' | b'r') => break,
                         Some(b'u') => k += 6,
