@@ -493,27 +493,17 @@ async fn event_loop(
             }
             _ = rescan.tick() => {
                 unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
-                if !lock.intact() {
-                    match state_dir_lost(&cfg, &clock, &journal, &cut_tx) {
-                        Ok(l) => lock = l,
-                        Err(e) => {
-                            fatal = Some(e);
-                            break;
-                        }
-                    }
+                if let Err(e) = hold_state_dir(&mut lock, &cfg, &clock, &journal, &cut_tx) {
+                    fatal = Some(e);
+                    break;
                 }
                 let _ = cut_tx.send(Job::Pass(Force::None));
             }
             _ = wd.tick(), if wd_every.is_some() => sd::watchdog(),
             _ = ck_every.tick() => {
-                if !lock.intact() {
-                    match state_dir_lost(&cfg, &clock, &journal, &cut_tx) {
-                        Ok(l) => lock = l,
-                        Err(e) => {
-                            fatal = Some(e);
-                            break;
-                        }
-                    }
+                if let Err(e) = hold_state_dir(&mut lock, &cfg, &clock, &journal, &cut_tx) {
+                    fatal = Some(e);
+                    break;
                 }
                 engine::checkpoint(&journal, clock.now(), "interval");
             }
@@ -570,6 +560,21 @@ impl Unwatched {
         }
         self.0 = now_failing;
     }
+}
+
+/// Check that the state dir and its lock are still ours; re-take them
+/// ([`state_dir_lost`]) if not. Fails only if another instance took them.
+fn hold_state_dir(
+    lock: &mut StateLock,
+    cfg: &Config,
+    clock: &Clock,
+    journal: &SharedJournal,
+    cut_tx: &std_mpsc::Sender<Job>,
+) -> anyhow::Result<()> {
+    if !lock.intact() {
+        *lock = state_dir_lost(cfg, clock, journal, cut_tx)?;
+    }
+    Ok(())
 }
 
 /// The state dir (or its lock file) vanished while running, say an

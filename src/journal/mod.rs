@@ -359,17 +359,22 @@ pub fn tip_of(line: &[u8]) -> Option<(u64, String)> {
     Some((t._seq, t._hash))
 }
 
+/// The live journal file, created 0600 if missing, opened for appending.
+fn open_live(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+}
+
 impl Journal {
     /// Open (creating, mode 0600) the journal in `state_dir`, find the tip of
     /// its chain, and cut a torn last line (journaling that it did).
     pub fn open(state_dir: &Path) -> io::Result<Journal> {
         let path = state_dir.join(FILE_NAME);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)?;
+        let mut file = open_live(&path)?;
         let len = file.metadata()?.len();
         // The last complete line, from the file's last 1 MiB.
         let from = len.saturating_sub(1 << 20);
@@ -466,12 +471,7 @@ impl Journal {
     /// last record written, so `verify` reports the records that went with
     /// the old file instead of accepting a fresh chain in their place.
     pub fn reopen_lost(&mut self) -> io::Result<()> {
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.path)?;
+        let file = open_live(&self.path)?;
         self.size = file.metadata()?.len();
         self.file = Some(file);
         self.first_seq = self.seq + 1;

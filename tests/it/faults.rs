@@ -71,15 +71,18 @@ fn a_clock_stepped_40_days_ahead_and_an_hour_back_cuts_once_and_deletes_nothing(
     std::thread::sleep(Duration::from_secs(2));
     assert!(schedule_cuts(&env).is_empty(), "no cut before the step");
 
+    let cut_appears = |name: &str| {
+        assert!(
+            wait_for(Duration::from_secs(15), || env
+                .archives("app.log")
+                .contains(&name.to_string())),
+            "no {name}: {:?}",
+            env.archives("app.log")
+        );
+    };
     // 40 days ahead: one cut, of 2026-03-09.
     std::fs::write(&step, (40 * 86_400).to_string()).unwrap();
-    assert!(
-        wait_for(Duration::from_secs(15), || env
-            .archives("app.log")
-            .contains(&"app.log.2026-03-09.gz".to_string())),
-        "no cut after the step: {:?}",
-        env.archives("app.log")
-    );
+    cut_appears("app.log.2026-03-09.gz");
     assert!(
         wait_for(Duration::from_secs(15), || !env
             .journal_actions("clock.step")
@@ -90,13 +93,7 @@ fn a_clock_stepped_40_days_ahead_and_an_hour_back_cuts_once_and_deletes_nothing(
     // To just past the next midnight (2026-04-19 00:00): one more cut.
     let past_midnight = 40 * 86_400 + 12 * 3600 + 5;
     std::fs::write(&step, past_midnight.to_string()).unwrap();
-    assert!(
-        wait_for(Duration::from_secs(15), || env
-            .archives("app.log")
-            .contains(&"app.log.2026-04-18.gz".to_string())),
-        "no cut at the next midnight: {:?}",
-        env.archives("app.log")
-    );
+    cut_appears("app.log.2026-04-18.gz");
     append(&log, "day 2026-04-19\n");
     // An hour back, to before that midnight, then across it again: no
     // second cut of 2026-04-18.

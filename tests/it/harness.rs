@@ -229,6 +229,16 @@ impl Env {
         self.logs.join(name)
     }
 
+    /// Every entry of `logs/`, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<_> = std::fs::read_dir(&self.logs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The archives of `base` in cut order.
     pub fn archives(&self, base: &str) -> Vec<String> {
         let mut v: Vec<_> = std::fs::read_dir(&self.logs)

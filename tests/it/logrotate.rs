@@ -63,16 +63,6 @@ fn rotate_at_any(env: &Env, now: &str) -> (Option<i32>, String, String) {
     )
 }
 
-/// Every entry of `logs/`, sorted.
-fn names(env: &Env) -> Vec<String> {
-    let mut v: Vec<_> = std::fs::read_dir(&env.logs)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Journal records that say something failed.
 fn failures(env: &Env) -> Vec<serde_json::Value> {
     env.journal()
@@ -176,7 +166,7 @@ fn hard_linked_logs_are_skipped_and_both_names_stay_untouched() {
         assert_eq!(fingerprint(&env.log("test.log")), before, "{strategy}");
         assert_eq!(std::fs::metadata(env.log("test.log")).unwrap().nlink(), 2);
         assert_eq!(
-            names(&env),
+            env.names(),
             ["real.log", "test.log"],
             "{strategy}: nothing archived"
         );
@@ -211,7 +201,7 @@ fn a_fifo_named_like_an_archive_is_neither_opened_nor_compressed() {
     let (code, out, err) = rotate_at_any(&env, NOW); // no hang: `output` returns
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(
-        names(&env),
+        env.names(),
         [
             "app.log.2026-11-19".to_string(),
             format!("app.log.{DAY}.gz"),
@@ -368,7 +358,7 @@ fn archive_names_taken_by_other_kinds_of_entry_get_the_next_number() {
     assert_eq!(read_maybe_gz(&name(".4.gz")), b"cut 2\n");
     untouched(&env);
     assert_eq!(
-        names(&env),
+        env.names(),
         [
             format!("app.log.{DAY}.1"),
             format!("app.log.{DAY}.1.gz"),
@@ -645,7 +635,7 @@ fn copytruncate_of_a_sparse_file_archives_only_the_written_bytes() {
         ("tail.log", &b"only line\n"[..]),
     ] {
         let archives = env.archives(n);
-        assert!(!archives.is_empty(), "{n}: {:?}", names(&env));
+        assert!(!archives.is_empty(), "{n}: {:?}", env.names());
         for a in &archives {
             let bytes = std::fs::read(env.log(a)).unwrap();
             assert!(!bytes.contains(&0), "{a} holds NULs");
@@ -767,11 +757,11 @@ fn a_rerun_in_the_same_period_cuts_nothing_new_twice() {
     env.config("schedule = \"daily\"", "");
     std::fs::write(env.log("app.log"), b"zero\n").unwrap();
     env.rotate_at(NOW);
-    let first = names(&env);
+    let first = env.names();
     assert_eq!(first, [format!("app.log.{DAY}.gz")]);
     let out = env.rotate_at("2026-11-21T10:30:00Z");
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to cut"));
-    assert_eq!(names(&env), first);
+    assert_eq!(env.names(), first);
     assert_eq!(env.journal_actions("rotate").len(), 1);
 
     std::fs::write(env.log("app.log"), b"one\n").unwrap();

@@ -2,15 +2,6 @@
 
 use crate::harness::*;
 
-fn names(env: &Env) -> Vec<String> {
-    let mut v: Vec<_> = std::fs::read_dir(&env.logs)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn max_age_boundary_29_30_31_days_and_nothing_else_is_touched() {
     let env = Env::new().env("LOGWARDEN_FAKE_NOW", "2026-11-21T12:00:00Z");
@@ -33,7 +24,7 @@ fn max_age_boundary_29_30_31_days_and_nothing_else_is_touched() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        names(&env),
+        env.names(),
         [
             "app.log.2025-01-01.gz.bak",
             "app.log.2026-10-22.gz",
@@ -92,7 +83,7 @@ fn dry_run_changes_nothing_and_says_what_would_happen() {
     env.config("max_age = \"30d\"", "");
     std::fs::write(env.log("app.log"), b"live\n").unwrap();
     std::fs::write(env.log("app.log.2026-01-01.gz"), b"old").unwrap();
-    let before = names(&env);
+    let before = env.names();
     let out = env.run(&["rotate", "--dry-run"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
@@ -104,6 +95,6 @@ fn dry_run_changes_nothing_and_says_what_would_happen() {
         text.contains("would delete") && text.contains("app.log.2026-01-01.gz"),
         "{text}"
     );
-    assert_eq!(names(&env), before);
+    assert_eq!(env.names(), before);
     assert!(!env.state.join("journal.ndjson").exists() || env.journal().is_empty());
 }
