@@ -37,20 +37,15 @@ impl Clock {
             }
             None => false,
         };
-        match std::env::var(FAKE_NOW_ENV) {
+        let offset = match std::env::var(FAKE_NOW_ENV) {
             Ok(s) => {
                 let fake = DateTime::parse_from_rfc3339(&s)
                     .map_err(|e| format!("{FAKE_NOW_ENV}={s:?} is not an RFC 3339 time: {e}"))?;
-                Ok(Clock {
-                    offset: fake.with_timezone(&Utc) - Utc::now(),
-                    stepped,
-                })
+                fake.with_timezone(&Utc) - Utc::now()
             }
-            Err(_) => Ok(Clock {
-                offset: chrono::Duration::zero(),
-                stepped,
-            }),
-        }
+            Err(_) => chrono::Duration::zero(),
+        };
+        Ok(Clock { offset, stepped })
     }
 
     pub fn now(&self) -> DateTime<Utc> {

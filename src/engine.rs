@@ -171,12 +171,8 @@ impl Cutter {
 
     fn rebuild(&mut self, now: DateTime<Utc>) {
         self.pipeline = crate::mirror::reopen(None, &self.cfg, Arc::clone(&self.journal), now);
-        let wanted = self
-            .cfg
-            .sources
-            .iter()
-            .any(|s| s.policy.mode == crate::config::Mode::Mirror);
-        self.rebuild_at = (wanted && self.pipeline.is_none()).then(std::time::Instant::now);
+        self.rebuild_at = (self.cfg.has_mirror_sources() && self.pipeline.is_none())
+            .then(std::time::Instant::now);
     }
 
     /// The state dir was removed and re-created under us: save the state and

@@ -53,7 +53,7 @@ pub struct Metrics {
     pub watched_files: IntGauge,
     checkpoint_age: Gauge,
     last_checkpoint: Mutex<Option<Instant>>,
-    last_publish: Mutex<Option<Instant>>,
+    last_heartbeat: Mutex<Option<Instant>>,
     today: Mutex<Today>,
     /// By source ("" for errors not tied to one).
     last_error: Mutex<BTreeMap<String, LastError>>,
@@ -193,7 +193,7 @@ impl Metrics {
             watched_files,
             checkpoint_age,
             last_checkpoint: Mutex::new(None),
-            last_publish: Mutex::new(None),
+            last_heartbeat: Mutex::new(None),
             today: Mutex::new(Today::default()),
             last_error: Mutex::new(BTreeMap::new()),
             registry: r,
@@ -226,21 +226,16 @@ impl Metrics {
         lock(&self.last_checkpoint).map(|t| t.elapsed().as_secs_f64())
     }
 
-    /// The cutter thread published its state (it is alive).
-    pub fn published(&self) {
-        self.heartbeat();
-    }
-
     /// The cutter thread went round its loop (it does at least every 30 s).
     pub fn heartbeat(&self) {
-        *lock(&self.last_publish) = Some(Instant::now());
+        *lock(&self.last_heartbeat) = Some(Instant::now());
     }
 
     /// Why the daemon is unhealthy, if it is: a cutter thread that stopped
-    /// publishing, or checkpoints that stopped coming.
+    /// going round its loop, or checkpoints that stopped coming.
     pub fn unhealthy(&self) -> Option<String> {
         let stale = |t: Option<Instant>, max: u64| t.is_some_and(|t| t.elapsed().as_secs() > max);
-        if stale(*lock(&self.last_publish), 90) {
+        if stale(*lock(&self.last_heartbeat), 90) {
             return Some("the cutter thread has not gone round its loop for over 90 s".into());
         }
         if stale(*lock(&self.last_checkpoint), 180) {

@@ -475,6 +475,11 @@ impl Config {
     pub fn source(&self, name: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.name == name)
     }
+
+    /// Whether any source is tailed into a mirror (so a pipeline is wanted).
+    pub fn has_mirror_sources(&self) -> bool {
+        self.sources.iter().any(|s| s.policy.mode == Mode::Mirror)
+    }
 }
 
 /// A position in a config file, before the message is known.

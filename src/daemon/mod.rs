@@ -252,7 +252,6 @@ fn publish(cutter: &mut Cutter, started: chrono::DateTime<chrono::Utc>, running:
             .set(if l.lag_bytes > 0 { l.lag_seconds } else { 0.0 });
     }
     m.watched_files.set(cutter.watched() as i64);
-    m.published();
     let cfg = &cutter.cfg;
     let p = crate::status::Published {
         version: 1,
@@ -444,14 +443,9 @@ async fn event_loop(
                     let _ = cut_tx.send(Job::Pass(force));
                 }
             },
-            Some(ev) = fs_rx.recv() => match ev {
-                _ if watch.as_ref().is_some_and(|w| w.take_lost()) => {
-                    tracing::debug!("inotify events dropped (the loop fell behind): rescanning");
-                    unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
-                    scan_at = Some(Instant::now());
-                }
+            Some(ev) = fs_rx.recv() => match or_rescan(&watch, ev) {
                 FsEvent::Rescan => {
-                    tracing::debug!("inotify queue overflow: rescanning");
+                    tracing::debug!("inotify events lost (queue overflow, or the loop fell behind): rescanning");
                     unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
                     scan_at = Some(Instant::now());
                 }
@@ -523,6 +517,14 @@ async fn event_loop(
 }
 
 use signals::Signals;
+
+/// The event, or a rescan if the watcher dropped events since the last one.
+fn or_rescan(watch: &Option<Watch>, ev: FsEvent) -> FsEvent {
+    match watch {
+        Some(w) => w.or_rescan(ev),
+        None => ev,
+    }
+}
 
 /// Directories that could not be watched, each journaled once (until it
 /// can be watched again): they are still scanned every `rescan_interval`.

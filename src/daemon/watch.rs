@@ -3,7 +3,7 @@
 //! the passes re-read the directory, so a lost or merged event costs nothing
 //! but latency. A queue overflow (or a full channel) is a rescan: an event
 //! that does not fit the channel sets a flag that the event loop reads with
-//! the next event it takes ([`Watch::take_lost`]), so the rescan cannot be
+//! the next event it takes ([`Watch::or_rescan`]), so the rescan cannot be
 //! dropped along with the event.
 //!
 //! The watch list is reconciled like watchexec does: compute what should be
@@ -60,7 +60,6 @@ impl Watch {
                 // one and see the flag).
                 if tx.try_send(ev).is_err() {
                     flag.store(true, Ordering::SeqCst);
-                    let _ = tx.try_send(FsEvent::Rescan);
                 }
             },
             notify::Config::default(),
@@ -72,9 +71,13 @@ impl Watch {
         })
     }
 
-    /// Whether events were dropped since the last call (then rescan).
-    pub fn take_lost(&self) -> bool {
-        self.lost.swap(false, Ordering::SeqCst)
+    /// `ev`, or a rescan if events were dropped since the last call.
+    pub fn or_rescan(&self, ev: FsEvent) -> FsEvent {
+        if self.lost.swap(false, Ordering::SeqCst) {
+            FsEvent::Rescan
+        } else {
+            ev
+        }
     }
 
     /// Make the watched set equal `want` (existing directories only).

@@ -1632,7 +1632,6 @@ impl Pipeline {
         journal(&self.journal, r);
     }
 
-    /// Flush everything and save (graceful stop, reload).
     /// Whether a sync failed: the caller drops this pipeline (saving
     /// nothing) and opens a new one from the last saved checkpoint, which
     /// cuts the mirrors back to what is known to be on disk and re-reads
@@ -1648,6 +1647,7 @@ impl Pipeline {
         self.dirty = true;
     }
 
+    /// Flush everything and save (graceful stop, reload).
     pub fn shutdown(&mut self, now: DateTime<Utc>) {
         let _ = self.pump(now);
         // Renamed files whose writers already let go are finished now, so a
@@ -1820,7 +1820,7 @@ pub fn reopen(
     if let Some(mut p) = old {
         p.shutdown(now);
     }
-    if !cfg.sources.iter().any(|s| s.policy.mode == Mode::Mirror) {
+    if !cfg.has_mirror_sources() {
         return None;
     }
     match Pipeline::new(cfg, jr.clone(), now) {

@@ -9,20 +9,6 @@ use std::time::Duration;
 use crate::harness::*;
 use crate::mirror::Umount;
 
-fn lines(b: &[u8]) -> usize {
-    b.iter().filter(|c| **c == b'\n').count()
-}
-
-fn append(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 fn schedule_cuts(env: &Env) -> Vec<serde_json::Value> {
     env.journal_actions("rotate")
         .into_iter()
@@ -119,8 +105,7 @@ fn a_clock_stepped_40_days_ahead_and_an_hour_back_cuts_once_and_deletes_nothing(
         String::from_utf8(env.history("app.log")).unwrap(),
         "day 2026-03-06\nday 2026-03-07\nday 2026-03-08\nday 2026-03-09\nday 2026-04-18\nday 2026-04-19\n"
     );
-    let v = env.run(&["verify"]);
-    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    env.assert_verifies();
 }
 
 /// The inotify queue overflows while the daemon is frozen (SIGSTOP): more
@@ -232,9 +217,9 @@ fn a_state_dir_removed_while_running_is_recreated_and_nothing_is_lost() {
     let count = 3000;
     let writer = Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.001, None);
     let mut d = env.daemon();
-    assert!(wait_for(Duration::from_secs(10), || lines(
-        &env.mirror_history("app.log")
-    ) > 200));
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_lines("app.log")
+        > 200));
     std::fs::remove_dir_all(&env.state).unwrap();
     assert!(
         wait_for(Duration::from_secs(10), || !env
@@ -251,9 +236,8 @@ fn a_state_dir_removed_while_running_is_recreated_and_nothing_is_lost() {
     );
     writer.wait();
     assert!(
-        wait_for(Duration::from_secs(15), || lines(
-            &env.mirror_history("app.log")
-        ) >= count),
+        wait_for(Duration::from_secs(15), || env.mirror_lines("app.log")
+            >= count),
         "the mirror did not catch up"
     );
     assert!(d.stop().success());
@@ -314,9 +298,9 @@ fn eio_from_the_output_filesystem_loses_nothing() {
     let count = 3000;
     let writer = Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.001, None);
     let mut d = env.daemon();
-    assert!(wait_for(Duration::from_secs(10), || lines(
-        &env.mirror_history("app.log")
-    ) > 200));
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_lines("app.log")
+        > 200));
     shutdown_ext4(&out);
     assert!(
         wait_for(Duration::from_secs(10), || !env
@@ -345,9 +329,8 @@ fn eio_from_the_output_filesystem_loses_nothing() {
     let _guard = Umount::new(&out);
     let mut d = env.daemon();
     assert!(
-        wait_for(Duration::from_secs(20), || lines(
-            &env.mirror_history("app.log")
-        ) >= count),
+        wait_for(Duration::from_secs(20), || env.mirror_lines("app.log")
+            >= count),
         "the mirror did not catch up after the disk came back: {}\n{}",
         diff_seqs(&env.mirror_history("app.log"), count),
         d.take_stderr()

@@ -121,6 +121,17 @@ impl Env {
         out
     }
 
+    /// `logwarden verify` must pass (its output is the failure message).
+    pub fn assert_verifies(&self) {
+        let out = self.run(&["verify"]);
+        assert!(
+            out.status.success(),
+            "verify failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Add top-level keys (they must come before any table) to the config.
     pub fn config_top(&self, lines: &str) {
         let text = std::fs::read_to_string(&self.config).unwrap();
@@ -218,6 +229,11 @@ impl Env {
         all
     }
 
+    /// How many lines the mirror of `base` ever held.
+    pub fn mirror_lines(&self, base: &str) -> usize {
+        memchr::memchr_iter(b'\n', &self.mirror_history(base)).count()
+    }
+
     /// Wait (up to 10 s) until the mirror of `app.log` holds exactly `want`.
     pub fn mirror_becomes(&self, want: &[u8]) -> bool {
         wait_for(Duration::from_secs(10), || {
@@ -289,6 +305,17 @@ fn rand_suffix() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
     h.finish()
+}
+
+/// Append `text` to the file at `path` (created if missing).
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
 }
 
 pub fn set_mode(p: &Path, mode: u32) {

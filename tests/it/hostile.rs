@@ -17,10 +17,6 @@ fn remount(dir: &std::path::Path, opts: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn lines(b: &[u8]) -> usize {
-    b.iter().filter(|c| **c == b'\n').count()
-}
-
 /// The output filesystem is read-only when the daemon starts (it cannot be
 /// remounted so under open files): the source pauses with one journaled
 /// error, the lines wait in the raw file, and all arrive once it is writable.
@@ -54,9 +50,8 @@ fn a_read_only_output_pauses_the_mirror_and_loses_nothing() {
     assert!(remount(&out, "remount,rw"));
     writer.wait();
     assert!(
-        wait_for(Duration::from_secs(15), || lines(
-            &env.mirror_history("app.log")
-        ) >= count),
+        wait_for(Duration::from_secs(15), || env.mirror_lines("app.log")
+            >= count),
         "the pipeline did not resume"
     );
     assert!(d.stop().success());
@@ -396,18 +391,13 @@ fn every_key_wrong_in_turn_is_refused_with_its_position() {
         .iter()
         .all(|r| r["status"] == "failed"));
     // The running config is still the good one.
-    append_line(&env.log("app.log"), "after token=LEAK2");
+    append(&env.log("app.log"), "after token=LEAK2\n");
     assert!(wait_for(Duration::from_secs(10), || {
         std::fs::read(mirror.join("app.log"))
             .is_ok_and(|m| m == b"before password=[REDACTED]\nafter token=[REDACTED]\n")
     }));
     assert!(d.alive());
     assert!(d.stop().success());
-}
-
-fn append_line(path: &std::path::Path, line: &str) {
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    writeln!(f, "{line}").unwrap();
 }
 
 /// A directory named like a log (`logs/dir.log/`), with a file inside, is

@@ -414,12 +414,7 @@ fn a_torn_state_file_is_moved_aside_and_the_rotation_still_happens() {
     // The new state file is good: nothing more is moved aside.
     env.rotate_at("2026-11-21T11:00:00Z");
     assert_eq!(env.journal_actions("state.recover").len(), 1);
-    let out = env.run(&["verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    env.assert_verifies();
 }
 
 /// logrotate 0087 (a second instance on a locked state file fails), 0092
@@ -511,12 +506,7 @@ fn a_second_rotate_waits_for_the_first_and_cuts_only_what_is_new() {
     assert_eq!(env.history("app.log"), b"first\nsecond\n");
     assert_eq!(env.journal_actions("rotate").len(), 2);
     assert!(env.leftovers().is_empty());
-    let out = env.run(&["verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    env.assert_verifies();
 }
 
 /// logrotate 0002 (`rotate 2` with three old logs keeps two) and 0085 (no
@@ -736,12 +726,7 @@ fn a_failed_compression_keeps_the_plain_archive_and_is_retried() {
         .collect();
     assert_eq!(gz, ["failed", "ok"]);
     assert_eq!(env.journal_actions("rotate").len(), 1, "no second cut");
-    let out = env.run(&["verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    env.assert_verifies();
 }
 
 /// logrotate 0001 (a rerun in the same period does nothing) and 0113 (not
