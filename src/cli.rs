@@ -15,7 +15,8 @@ use crate::config::{Config, Mode, StrategyCfg, DEFAULT_PATH};
 use crate::engine::{self, Force};
 use crate::holders::Holders;
 use crate::journal::Journal;
-use crate::rotate::{self, Facts};
+use crate::reopen::Verdict;
+use crate::rotate;
 use crate::schedule::{Schedule, Zone};
 use crate::state::{self, LockError, StateLock};
 
@@ -668,12 +669,10 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
                 if found.live.is_empty() {
                     out.push_str("  files:     none match now\n");
                 }
+                let mut hook_warnings = Vec::new();
                 for (name, m) in &found.live {
-                    let facts = Facts {
-                        writers: holders.writers_of(m.dev, m.ino).to_vec(),
-                        locks: holders.locks_on(m.dev, m.ino).to_vec(),
-                        has_reopen_hook: src.reopen.is_some(),
-                    };
+                    let path = src.dir.join(name);
+                    let (facts, check) = engine::cut_facts(src, &holders, &path, m);
                     let c = rotate::choose(p.strategy, &facts);
                     out.push_str(&format!(
                         "  file:      {name} ({}) -> {}: {}\n",
@@ -681,6 +680,14 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
                         c.strategy.as_str(),
                         c.reason
                     ));
+                    if let Some(Verdict::Unusable(why)) = check.as_ref().map(|c| &c.verdict) {
+                        if !facts.writers.is_empty() && !hook_warnings.contains(why) {
+                            hook_warnings.push(why.clone());
+                        }
+                    }
+                }
+                if let Some(hook) = &src.reopen {
+                    out.push_str(&describe_hook(hook, &hook_warnings));
                 }
                 for (name, why) in &found.skipped {
                     out.push_str(&format!("  skipped:   {name}: it {why}\n"));
@@ -719,6 +726,53 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// `check`'s lines about a reopen hook: what the pidfile names (or whether
+/// the command can run), and a warning with the fix for a hook that would
+/// not work for the files it matched (`warnings`).
+fn describe_hook(hook: &crate::config::Reopen, warnings: &[String]) -> String {
+    use crate::reopen::{Facts as HookFacts, PidFile};
+    let facts = HookFacts::read(hook);
+    let mut out = String::new();
+    let state = match &facts {
+        HookFacts::Signal { pidfile, pid, .. } => {
+            let pf = pidfile.display();
+            match pid {
+                PidFile::Missing => format!("{pf} missing"),
+                PidFile::Unreadable(e) => format!("cannot read {pf}: {e}"),
+                PidFile::NotAPid(t) => format!("{pf} does not hold a pid ({t:?})"),
+                PidFile::Pid(p, None) => format!("{pf} names pid {p}, which is not running"),
+                PidFile::Pid(p, Some(proc)) => format!(
+                    "{pf} names pid {p} ({}), running with {} process(es) in its tree",
+                    proc.cmdline,
+                    proc.tree.len()
+                ),
+            }
+        }
+        HookFacts::Command { program, .. } => match program {
+            Ok(p) => format!("{} is executable", p.display()),
+            Err(e) => e.clone(),
+        },
+    };
+    out.push_str(&format!("  reopen:    {state}\n"));
+    let broken = match &facts {
+        HookFacts::Signal { pid, .. } => !matches!(pid, PidFile::Pid(p, Some(_)) if *p > 1),
+        HookFacts::Command { program, .. } => program.is_err(),
+    };
+    if broken && warnings.is_empty() {
+        out.push_str(&format!(
+            "  warning:   the reopen hook cannot work ({state}): auto copy-truncates instead, strategy = \"rename\" renames without it; {}\n",
+            crate::reopen::fix(&facts)
+        ));
+    }
+    for w in warnings {
+        out.push_str(&format!(
+            "  warning:   {w}; auto copy-truncates instead; {}\n",
+            crate::reopen::fix(&facts)
+        ));
+    }
+    out
 }
 
 /// How long `logwarden rotate` waits for another one-shot `rotate` holding

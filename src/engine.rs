@@ -24,6 +24,7 @@ use crate::config::{Config, Source};
 use crate::discover::{self, DirProblem};
 use crate::holders::Holders;
 use crate::journal::{Journal, Record};
+use crate::reopen::{Check, Verdict};
 use crate::retain;
 use crate::rotate::{self, CutSpec, Facts};
 use crate::safe_dir::SafeDir;
@@ -309,7 +310,7 @@ impl Cutter {
                 report.next_due = Some(report.next_due.map_or(scheduled, |d| d.min(scheduled)));
                 continue;
             }
-            if meta.used() == 0 {
+            if meta.used() == 0 || holds_nothing(&dir, name) {
                 // Nothing to cut; the period still ends.
                 if by_schedule && !self.dry_run {
                     entry.anchor = now;
@@ -331,13 +332,9 @@ impl Cutter {
         let inodes: HashSet<_> = due.iter().map(|(_, m, _, _)| (m.dev, m.ino)).collect();
         let holders = Holders::scan(&inodes);
         for (name, meta, label, trigger) in due {
-            let facts = Facts {
-                writers: holders.writers_of(meta.dev, meta.ino).to_vec(),
-                locks: holders.locks_on(meta.dev, meta.ino).to_vec(),
-                has_reopen_hook: src.reopen.is_some(),
-            };
-            let choice = rotate::choose(p.strategy, &facts);
             let path = dir.join(&name);
+            let (facts, check) = cut_facts(src, &holders, &path, &meta);
+            let choice = rotate::choose(p.strategy, &facts);
             if self.dry_run {
                 let a = rotate::archive_name(&dir, &name, &label);
                 report.lines.push(format!(
@@ -350,12 +347,22 @@ impl Cutter {
                 report.cuts += 1;
                 continue;
             }
+            // A hook the cut relies on but cannot use is a failure of its own.
+            let refused = hook_refused(check.as_ref(), &facts, &choice);
+            if let Some(why) = &refused {
+                journal(
+                    &self.journal,
+                    Record::failed(now, "reopen", why)
+                        .source(&src.name)
+                        .resource(&path, Some(meta.ino), Some(meta.size)),
+                );
+            }
             let spec = CutSpec {
                 label: &label,
                 choice,
                 may_fall_back: p.strategy == crate::config::StrategyCfg::Auto,
                 create: p.create,
-                reopen: src.reopen.as_ref(),
+                reopen: check.as_ref().filter(|_| refused.is_none()),
             };
             let key = state::key(&src.name, &name);
             // Mirror mode drains into the mirror before it cuts, and cuts the
@@ -392,6 +399,7 @@ impl Cutter {
                         strategy: cut.strategy,
                         reason: cut.reason,
                         bytes: cut.bytes,
+                        reopen: cut.reopen,
                     }
                 })
             } else {
@@ -407,10 +415,30 @@ impl Cutter {
                     strategy: cut.strategy,
                     reason: cut.reason,
                     bytes: cut.bytes,
+                    reopen: cut.reopen,
                 })
             };
             match done {
-                Ok(cut) => {
+                Ok(mut cut) => {
+                    match cut.reopen.take() {
+                        Some(Ok(what)) => cut.reason = format!("{}; {what}", cut.reason),
+                        Some(Err(e)) => {
+                            cut.reason = format!("{}; {e}", cut.reason);
+                            journal(
+                                &self.journal,
+                                Record::failed(now, "reopen", &e)
+                                    .source(&src.name)
+                                    .resource(&path, Some(meta.ino), Some(meta.size)),
+                            );
+                        }
+                        None => {}
+                    }
+                    if let (Some(why), rotate::Strategy::Rename) = (&refused, cut.strategy) {
+                        cut.reason = format!("{}; not fired: {why}", cut.reason);
+                    }
+                    if !crate::reopen::is_hook_problem(&cut.reason) {
+                        crate::metrics::global().clear_error(&src.name, "reopen");
+                    }
                     report.cuts += 1;
                     report.lines.push(cut.line);
                     crate::metrics::global()
@@ -455,6 +483,18 @@ impl Cutter {
     }
 }
 
+/// How much data [`holds_nothing`] reads at most.
+const NUL_CHECK_LIMIT: u64 = 64 << 10;
+
+/// Whether a live file holds only holes and NULs (what a copy-truncate
+/// whose collapse left the last partial block leaves behind): empty for the
+/// cut decision.
+fn holds_nothing(dir: &SafeDir, name: &str) -> bool {
+    dir.open_read(name)
+        .and_then(|f| crate::sparse::only_nuls(&f, NUL_CHECK_LIMIT))
+        .unwrap_or(false)
+}
+
 /// A finished cut, either mode, as the pass reports and journals it.
 struct Done {
     line: String,
@@ -462,6 +502,47 @@ struct Done {
     strategy: rotate::Strategy,
     reason: String,
     bytes: u64,
+    reopen: Option<Result<String, String>>,
+}
+
+/// The facts a file's strategy is chosen on, with its reopen hook checked
+/// against its writers (not for `strategy = "copytruncate"`, which never
+/// fires one).
+pub fn cut_facts(
+    src: &Source,
+    holders: &Holders,
+    path: &std::path::Path,
+    meta: &crate::safe_dir::Meta,
+) -> (Facts, Option<Check>) {
+    let writers = holders.writers_of(meta.dev, meta.ino).to_vec();
+    let check = src
+        .reopen
+        .as_ref()
+        .filter(|_| src.policy.strategy != crate::config::StrategyCfg::CopyTruncate)
+        .map(|h| Check::gather(h, path, &writers));
+    let facts = Facts {
+        locks: holders.locks_on(meta.dev, meta.ino).to_vec(),
+        hook: check.as_ref().map(|c| c.verdict.clone()),
+        writers,
+    };
+    (facts, check)
+}
+
+/// Why a cut relied on its reopen hook but cannot use it: the hook would
+/// have been fired after a rename (or `auto` would have renamed on its
+/// word), and its check failed. `None` when the hook is usable or not needed.
+fn hook_refused(check: Option<&Check>, facts: &Facts, choice: &rotate::Choice) -> Option<String> {
+    let Verdict::Unusable(why) = &check?.verdict else {
+        return None;
+    };
+    let relied = match choice.strategy {
+        rotate::Strategy::Rename => {
+            !facts.writers.is_empty()
+                || matches!(check?.facts, crate::reopen::Facts::Command { .. })
+        }
+        rotate::Strategy::CopyTruncate => choice.reason.contains(why.as_str()),
+    };
+    relied.then(|| why.clone())
 }
 
 /// How the housekeeping pass treats rotated files a writer still holds.
@@ -686,22 +767,32 @@ fn house_source(
                     held = !holders.writers_of(meta.dev, meta.ino).is_empty();
                 }
             }
-            let mut note = None;
-            if held {
-                let since = now.timestamp() - meta.ctime;
-                let grace_over =
-                    matches!(wait, WriterWait::Grace) && since >= p.writer_grace.as_secs() as i64;
-                if !grace_over {
-                    report.waiting += 1;
-                    report.lines.push(format!(
-                        "{} is still held open by a writer; compressing it later",
-                        path.display()
-                    ));
-                    continue;
+            // The one writer_grace rule (a one-shot run cannot wait for it).
+            let finish = match wait {
+                WriterWait::Grace => {
+                    rotate::renamed_finished(held, rotate::idle_for(&meta), p.writer_grace)
                 }
+                WriterWait::Poll(_) => (!held).then_some(rotate::Finish::Closed),
+            };
+            let Some(finish) = finish else {
+                report.waiting += 1;
+                report.lines.push(format!(
+                    "{} is still held open by a writer; compressing it later",
+                    path.display()
+                ));
+                continue;
+            };
+            let mut note = None;
+            if finish == rotate::Finish::Idle {
                 note = Some(format!(
-                    "a writer still holds it after writer_grace ({}); anything it writes from now on is lost — configure reopen or strategy = \"copytruncate\"",
-                    humantime::format_duration(p.writer_grace)
+                    "not written to for writer_grace ({}) though still held open by {}; anything written to it from now on is lost — {}",
+                    humantime::format_duration(p.writer_grace),
+                    crate::reopen::describe(holders.writers_of(meta.dev, meta.ino)),
+                    if src.reopen.is_some() {
+                        "the reopen hook did not make it reopen: check the hook's signal and pidfile, or set strategy = \"copytruncate\""
+                    } else {
+                        "configure reopen, or strategy = \"copytruncate\""
+                    }
                 ));
             }
             if dry_run {

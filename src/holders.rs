@@ -92,6 +92,94 @@ impl Holders {
     }
 }
 
+/// A running process as the reopen hook check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    /// Its command line (arguments joined by spaces), or `[comm]` for a
+    /// kernel thread or a process that hides it.
+    pub cmdline: String,
+    /// It and every descendant (a master process and its workers, a
+    /// supervisor and its child).
+    pub tree: Vec<u32>,
+}
+
+/// The process `pid` and its tree, if it is running (a zombie is not).
+pub fn process(pid: u32) -> Option<Process> {
+    let (state, _) = stat_of(pid)?;
+    if state == 'Z' || state == 'X' {
+        return None;
+    }
+    let mut parents: HashMap<u32, Vec<u32>> = HashMap::new();
+    if let Ok(procs) = fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            let Some(child) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some((_, ppid)) = stat_of(child) {
+                parents.entry(ppid).or_default().push(child);
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        if let Some(kids) = parents.get(&tree[i]) {
+            tree.extend(
+                kids.iter()
+                    .filter(|k| !tree.contains(k))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        i += 1;
+    }
+    Some(Process {
+        pid,
+        cmdline: cmdline(pid),
+        tree,
+    })
+}
+
+/// `pid`'s command line for a message (`[comm]` when it has none).
+pub fn cmdline(pid: u32) -> String {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let text: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if text.is_empty() {
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        return format!("[{}]", comm.trim());
+    }
+    let mut line = text.join(" ");
+    if line.len() > 200 {
+        let mut end = 200;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push('…');
+    }
+    line
+}
+
+/// The state letter and parent pid from `/proc/PID/stat` (the command name
+/// in parentheses may itself hold spaces and parentheses: parse after the last `)`).
+fn stat_of(pid: u32) -> Option<(char, u32)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<(char, u32)> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    let ppid = f.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
 /// Whether an fdinfo text says the descriptor was opened for writing.
 fn is_write_mode(fdinfo: &str) -> bool {
     fdinfo
@@ -162,6 +250,36 @@ mod tests {
                 ("LEASE", Some(42))
             ]
         );
+    }
+
+    #[test]
+    fn proc_stat_with_odd_command_names() {
+        assert_eq!(parse_stat("42 (nginx) S 1 42 42 0"), Some(('S', 1)));
+        assert_eq!(parse_stat("7 (a) b) (c) Z 99 7"), Some(('Z', 99)));
+        assert_eq!(parse_stat("7 (x"), None);
+    }
+
+    #[test]
+    fn a_process_tree_holds_its_children() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let me = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut p = process(me).unwrap();
+        while p.tree.len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            p = process(me).unwrap();
+        }
+        for pid in p.tree.iter().rev() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        }
+        child.wait().unwrap();
+        assert_eq!(p.tree.len(), 2, "{p:?}");
+        assert!(p.cmdline.starts_with("sh -c"), "{p:?}");
+        assert!(process(me).is_none(), "a reaped process is not running");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod journal;
 pub mod metrics;
 pub mod mirror;
 pub mod redact;
+pub mod reopen;
 pub mod retain;
 pub mod rotate;
 pub mod safe_dir;

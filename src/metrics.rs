@@ -211,6 +211,15 @@ impl Metrics {
         lock(&self.last_error).insert(source.unwrap_or("").to_string(), e);
     }
 
+    /// Forget `source`'s last error if it came from `action` (a later
+    /// success of the same kind supersedes it).
+    pub fn clear_error(&self, source: &str, action: &str) {
+        let mut g = lock(&self.last_error);
+        if g.get(source).is_some_and(|e| e.action == action) {
+            g.remove(source);
+        }
+    }
+
     /// The last error per source ("" for daemon-wide ones).
     pub fn last_errors(&self) -> BTreeMap<String, LastError> {
         lock(&self.last_error).clone()

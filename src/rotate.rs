@@ -19,14 +19,14 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::fs::FallocateFlags;
 
 use crate::archive::{self, Archive};
-use crate::config::{Reopen, StrategyCfg};
+use crate::config::StrategyCfg;
 use crate::holders::{Lock, Writer};
+use crate::reopen::{Check, Verdict};
 use crate::safe_dir::{self, Meta, SafeDir};
 use crate::sparse::Copier;
 
@@ -51,7 +51,8 @@ impl Strategy {
 pub struct Facts {
     pub writers: Vec<Writer>,
     pub locks: Vec<Lock>,
-    pub has_reopen_hook: bool,
+    /// The reopen hook's verdict for this file (`None`: no hook configured).
+    pub hook: Option<Verdict>,
 }
 
 /// A strategy and the reason for it (journaled with the cut).
@@ -75,20 +76,38 @@ pub fn choose(cfg: StrategyCfg, facts: &Facts) -> Choice {
                     format!("file is locked ({}{by})", lock.kind.to_lowercase()),
                 );
             }
-            match (facts.writers.first(), facts.has_reopen_hook) {
-                (Some(w), false) => pick(
+            let Some(w) = facts.writers.first() else {
+                return pick(
+                    Strategy::Rename,
+                    "no process holds it open for writing".into(),
+                );
+            };
+            match &facts.hook {
+                None => pick(
                     Strategy::CopyTruncate,
                     format!(
                         "held open for writing by pid {} ({}) and no reopen hook",
                         w.pid, w.comm
                     ),
                 ),
-                (Some(_), true) => {
+                Some(Verdict::Fire(_)) => {
                     pick(Strategy::Rename, "writer will reopen (reopen hook)".into())
                 }
-                (None, _) => pick(
-                    Strategy::Rename,
-                    "no process holds it open for writing".into(),
+                // Not trusted on its word: a rename would leave the writer
+                // writing into the renamed file.
+                Some(Verdict::Unusable(why)) => pick(
+                    Strategy::CopyTruncate,
+                    format!(
+                        "held open for writing by pid {} ({}); {why}",
+                        w.pid, w.comm
+                    ),
+                ),
+                Some(Verdict::NotNeeded) => pick(
+                    Strategy::CopyTruncate,
+                    format!(
+                        "held open for writing by pid {} ({}), which the reopen hook does not reach",
+                        w.pid, w.comm
+                    ),
                 ),
             }
         }
@@ -106,6 +125,8 @@ pub struct Cut {
     pub bytes: u64,
     /// Set when rename was chosen but failed and copy-truncate stood in.
     pub fallback: Option<String>,
+    /// What the reopen hook did after the rename (`None`: not fired).
+    pub reopen: Option<Result<String, String>>,
 }
 
 /// Errors a cut reports.
@@ -129,7 +150,8 @@ pub struct CutSpec<'a> {
     /// Whether `auto` chose (so a failed rename may fall back).
     pub may_fall_back: bool,
     pub create: bool,
-    pub reopen: Option<&'a Reopen>,
+    /// The reopen hook, checked against the file's writers before the cut.
+    pub reopen: Option<&'a Check>,
 }
 
 /// Cut `name` (whose metadata was `meta` when the decision was taken).
@@ -138,22 +160,14 @@ pub fn cut(dir: &SafeDir, name: &str, meta: &Meta, spec: CutSpec<'_>) -> Result<
     if choice.strategy == Strategy::Rename {
         match rename(dir, name, meta, spec.label) {
             Ok(archive) => {
-                if spec.create {
-                    if let Err(e) = create_like(dir, name, meta) {
-                        tracing::warn!("cannot re-create {}: {e}", dir.join(name).display());
-                    }
-                }
-                if let Some(hook) = spec.reopen {
-                    if let Err(e) = run_reopen(hook) {
-                        tracing::warn!("reopen hook for {} failed: {e}", dir.join(name).display());
-                    }
-                }
+                let reopen = after_rename(dir, name, meta, &spec);
                 return Ok(Cut {
                     archive,
                     strategy: Strategy::Rename,
                     reason: choice.reason,
                     bytes: meta.size,
                     fallback: None,
+                    reopen,
                 });
             }
             Err(RenameFailed::Fallback(errno)) if spec.may_fall_back => {
@@ -165,6 +179,7 @@ pub fn cut(dir: &SafeDir, name: &str, meta: &Meta, spec: CutSpec<'_>) -> Result<
                     reason: why.clone(),
                     bytes,
                     fallback: Some(why),
+                    reopen: None,
                 });
             }
             Err(RenameFailed::Fallback(errno)) => {
@@ -183,7 +198,60 @@ pub fn cut(dir: &SafeDir, name: &str, meta: &Meta, spec: CutSpec<'_>) -> Result<
         reason: choice.reason,
         bytes,
         fallback: None,
+        reopen: None,
     })
+}
+
+/// After `name` was renamed away: re-create it if configured, then fire the
+/// reopen hook if its check allows. Both modes' renames end here.
+pub fn after_rename(
+    dir: &SafeDir,
+    name: &str,
+    meta: &Meta,
+    spec: &CutSpec<'_>,
+) -> Option<Result<String, String>> {
+    if spec.create {
+        if let Err(e) = create_like(dir, name, meta) {
+            tracing::warn!("cannot re-create {}: {e}", dir.join(name).display());
+        }
+    }
+    spec.reopen.and_then(Check::fire)
+}
+
+/// Why a renamed file (still an input, or waiting to be compressed) is
+/// finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// No process holds it open for writing any more.
+    Closed,
+    /// A writer still holds it, but it has not grown for `writer_grace`.
+    Idle,
+}
+
+/// The one `writer_grace` rule, for both modes. Pure.
+///
+/// A renamed file is finished (drained and discarded in mirror mode,
+/// compressed in rotate mode) once no writer holds it, or once it has not
+/// been written to (`idle`, from its mtime) for `grace`. A file that still
+/// grows is never finished, whatever the grace: its writer has not reopened
+/// and what it writes must not be lost.
+pub fn renamed_finished(held: bool, idle: Duration, grace: Duration) -> Option<Finish> {
+    if !held {
+        Some(Finish::Closed)
+    } else if idle >= grace {
+        Some(Finish::Idle)
+    } else {
+        None
+    }
+}
+
+/// How long ago a file was last written, by its mtime (0 if in the future).
+pub fn idle_for(meta: &Meta) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    Duration::from_secs(u64::try_from(now - meta.mtime).unwrap_or(0))
 }
 
 pub enum RenameFailed {
@@ -250,56 +318,6 @@ pub fn create_like(dir: &SafeDir, name: &str, meta: &Meta) -> io::Result<()> {
     safe_dir::copy_owner_and_mode(&f, meta)?;
     f.sync_all()?;
     dir.sync()
-}
-
-/// Tell the writer to reopen its log.
-pub fn run_reopen(hook: &Reopen) -> io::Result<()> {
-    match hook {
-        Reopen::Signal {
-            signal, pidfile, ..
-        } => {
-            let text = std::fs::read_to_string(pidfile)?;
-            let pid: i32 = text.trim().parse().map_err(|_| {
-                io::Error::other(format!("{} does not hold a pid", pidfile.display()))
-            })?;
-            if pid <= 1 {
-                return Err(io::Error::other(format!(
-                    "refusing to signal pid {pid} from {}",
-                    pidfile.display()
-                )));
-            }
-            // SAFETY: kill has no memory-safety preconditions.
-            if unsafe { libc::kill(pid, *signal) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        }
-        Reopen::Command(argv) => {
-            let mut child = Command::new(&argv[0]).args(&argv[1..]).spawn()?;
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                if let Some(status) = child.try_wait()? {
-                    return if status.success() {
-                        Ok(())
-                    } else {
-                        Err(io::Error::other(format!(
-                            "{} exited with {status}",
-                            argv[0]
-                        )))
-                    };
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(io::Error::other(format!(
-                        "{} did not finish in 30 s",
-                        argv[0]
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
 }
 
 /// How many times the copy may chase a writer before truncating anyway

@@ -14,6 +14,47 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+/// Whether `file` holds nothing but holes and NULs, reading at most
+/// `limit` bytes of data (a file with more data than that is taken to hold
+/// text). A copy-truncate whose collapse could not remove the last partial
+/// block leaves such a file (punched, or zeroed by a writer without
+/// `O_APPEND`): there is nothing in it to cut.
+pub fn only_nuls(file: &File, limit: u64) -> io::Result<bool> {
+    let size = file.metadata()?.len();
+    let mut pos = 0u64;
+    let mut read = 0u64;
+    let mut buf = [0u8; 8192];
+    while pos < size {
+        let data = match rustix::fs::seek(file, rustix::fs::SeekFrom::Data(pos)) {
+            Ok(d) => d,
+            Err(rustix::io::Errno::NXIO) => return Ok(true),
+            Err(e) => return Err(e.into()),
+        };
+        let hole = match rustix::fs::seek(file, rustix::fs::SeekFrom::Hole(data)) {
+            Ok(h) => h.min(size),
+            Err(_) => size,
+        };
+        let mut at = data;
+        while at < hole {
+            if read >= limit {
+                return Ok(false);
+            }
+            let want = (hole - at).min(buf.len() as u64) as usize;
+            let n = std::os::unix::fs::FileExt::read_at(file, &mut buf[..want], at)?;
+            if n == 0 {
+                return Ok(true);
+            }
+            if buf[..n].iter().any(|b| *b != 0) {
+                return Ok(false);
+            }
+            at += n as u64;
+            read += n as u64;
+        }
+        pos = hole.max(data + 1);
+    }
+    Ok(true)
+}
+
 /// Copies source ranges into the archive, skipping holes and the NUL runs
 /// that border them, and counts what it skipped so that a source offset can
 /// be mapped to an archive length.
@@ -179,6 +220,40 @@ impl<W: Write> Copier<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_only_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let cases: [(&[u8], u64, bool); 5] = [
+            (b"", 1 << 16, true),
+            (&[0u8; 2894], 1 << 16, true),
+            (b"\0\0\0x\n", 1 << 16, false),
+            (b"line\n", 1 << 16, false),
+            // More data than the limit: taken to be text.
+            (&[0u8; 9000], 4096, false),
+        ];
+        for (content, limit, want) in cases {
+            std::fs::write(&p, content).unwrap();
+            let f = File::open(&p).unwrap();
+            assert_eq!(
+                only_nuls(&f, limit).unwrap(),
+                want,
+                "{} bytes",
+                content.len()
+            );
+        }
+        // A hole with NULs around it, and one with a line after it.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&p)
+            .unwrap();
+        f.set_len(1 << 20).unwrap();
+        assert!(only_nuls(&File::open(&p).unwrap(), 1 << 16).unwrap());
+        std::os::unix::fs::FileExt::write_at(&f, b"late line\n", 1 << 20).unwrap();
+        assert!(!only_nuls(&File::open(&p).unwrap(), 1 << 16).unwrap());
+    }
 
     fn copy_all(content: &[u8]) -> (Vec<u8>, u64) {
         let mut f = tempfile::tempfile().unwrap();

@@ -313,8 +313,17 @@ fn journal_facts(state_dir: &Path) -> JournalFacts {
             let ts = v["ts"]
                 .as_str()
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            let reason = v["reason"].as_str().unwrap_or("");
+            // A cut of a live file whose reopen hook worked (or was not
+            // needed) clears the source's last reopen error.
+            let source = v["source"].as_str().unwrap_or("");
+            if reason != crate::mirror::MIRROR_CUT_REASON
+                && !crate::reopen::is_hook_problem(reason)
+                && out.errors.get(source).is_some_and(|e| e.action == "reopen")
+            {
+                out.errors.remove(source);
+            }
             if let (Some(ts), Some(p)) = (ts, v["resource"]["path"].as_str()) {
-                let reason = v["reason"].as_str().unwrap_or("");
                 out.cuts.insert(
                     PathBuf::from(p),
                     (

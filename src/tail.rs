@@ -317,7 +317,12 @@ impl Tailer {
 
     /// The file's current size.
     pub fn size(&self) -> std::io::Result<u64> {
-        Ok(safe_dir::fstat(&self.file)?.size)
+        Ok(self.meta()?.size)
+    }
+
+    /// The file's current metadata (through the open descriptor).
+    pub fn meta(&self) -> std::io::Result<safe_dir::Meta> {
+        safe_dir::fstat(&self.file)
     }
 
     /// Read what was appended (up to [`READ_BUDGET`]), handing each complete

@@ -42,6 +42,9 @@ pub const ROTATE_REQUEST: &str = "rotate-request";
 
 /// The longest the cutter sleeps without re-reading the wall clock.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// At most one discovery of new names per this long while names keep
+/// changing (the first is at once).
+const NAMES_COALESCE: Duration = Duration::from_millis(50);
 /// How often a `checkpoint` record is written when nothing else writes one.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the housekeeper runs when nothing wakes it.
@@ -106,6 +109,7 @@ fn spawn_cutter(
     journal: SharedJournal,
     house: std_mpsc::Sender<Job>,
     data_flag: Arc<AtomicBool>,
+    names_flag: Arc<AtomicBool>,
 ) -> (std_mpsc::Sender<Job>, JoinHandle<()>) {
     let (tx, rx) = std_mpsc::channel::<Job>();
     let handle = std::thread::Builder::new()
@@ -121,12 +125,21 @@ fn spawn_cutter(
             let mut published: Option<std::time::Instant> = None;
             // Whether anything happened since the last publish.
             let mut activity = true;
+            // New names are tailed at once; a burst of them is coalesced
+            // into one discovery per NAMES_COALESCE.
+            let mut discovered: Option<std::time::Instant> = None;
+            let mut names_pending = false;
             loop {
                 let now = clock.now();
                 cutter.recover_failed_sync(now);
+                names_pending |= names_flag.swap(false, std::sync::atomic::Ordering::SeqCst);
                 if let Some(p) = cutter.pipeline.as_mut() {
-                    if pass_due {
+                    let names_now =
+                        names_pending && discovered.is_none_or(|t| t.elapsed() >= NAMES_COALESCE);
+                    if pass_due || names_now {
                         p.discover(now);
+                        discovered = Some(std::time::Instant::now());
+                        names_pending = false;
                     }
                     // Drain what is there before any cut decision (bounded, so
                     // a writer faster than us cannot starve signals and cuts).
@@ -158,6 +171,9 @@ fn spawn_cutter(
                     last_pass = std::time::Instant::now();
                 }
                 let mut wake = next_cut.unwrap_or_else(|| std::time::Instant::now() + MAX_SLEEP);
+                if let (true, Some(t)) = (names_pending, discovered) {
+                    wake = wake.min(t + NAMES_COALESCE);
+                }
                 if let Some(p) = cutter.pipeline.as_mut() {
                     p.finish_drained(clock.now());
                     if let Err(e) = p.maybe_sync(false) {
@@ -373,12 +389,14 @@ async fn event_loop(
         Arc::clone(&stop),
     );
     let data_flag = Arc::new(AtomicBool::new(false));
+    let names_flag = Arc::new(AtomicBool::new(false));
     let (cut_tx, cutter) = spawn_cutter(
         Arc::clone(&cfg),
         clock,
         Arc::clone(&journal),
         house_tx.clone(),
         Arc::clone(&data_flag),
+        Arc::clone(&names_flag),
     );
 
     let (fs_tx, mut fs_rx) = mpsc::channel::<FsEvent>(4096);
@@ -464,7 +482,9 @@ async fn event_loop(
                         reload_at = Some(Instant::now() + Duration::from_millis(300));
                     }
                     if paths.iter().any(|p| is_source_path(&cfg, p)) {
-                        // Wake the pipeline at once (one wake-up in flight at a time).
+                        // Tail new names at once: wake the pipeline (one
+                        // wake-up in flight at a time) with names to discover.
+                        names_flag.store(true, std::sync::atomic::Ordering::SeqCst);
                         if !data_flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
                             let _ = cut_tx.send(Job::Data);
                         }

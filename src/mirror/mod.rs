@@ -43,7 +43,7 @@ use crate::engine::{journal, SharedJournal};
 use crate::holders::Holders;
 use crate::journal::Record;
 use crate::redact::{self, Counts, Redactor};
-use crate::rotate::{self, CutError, RenameFailed, Strategy};
+use crate::rotate::{self, CutError, Finish, RenameFailed, Strategy};
 use crate::safe_dir::{self, Meta, SafeDir};
 use crate::tail::{Fingerprint, Identity, Line, Tailer, FINGERPRINT_LEN};
 use checkpoint::{Checkpoint, InputCk, MirrorCk, Shift, SourceCk};
@@ -57,6 +57,9 @@ pub const SYNC_BYTES: u64 = 4 << 20;
 pub const SEGMENT_INTERVAL: Duration = Duration::from_secs(10);
 /// How often a failed mirror write is retried, and renamed files re-checked.
 pub const RETRY: Duration = Duration::from_secs(1);
+/// The reason journaled with every cut of a mirror (which the daemon owns,
+/// so renames without asking anyone).
+pub const MIRROR_CUT_REASON: &str = "the daemon owns the mirror";
 /// Appended to a line flushed without its newline.
 pub const NO_NEWLINE_MARKER: &[u8] = b" [logwarden: no newline]";
 
@@ -348,9 +351,32 @@ struct Input {
     base: String,
     t: Tailer,
     draining_since: Option<DateTime<Utc>>,
+    /// A renamed input still written to: when its writers are next asked
+    /// to reopen (and the failure journaled).
+    nag: Option<Nag>,
     shift: Option<Shift>,
     /// Since when it has had bytes not yet in the mirror (seen by `lag`).
     behind_since: Option<Instant>,
+}
+
+/// When a renamed input was renamed (wall clock, whole seconds, as mtimes
+/// are compared) and when its writers are next asked to reopen.
+#[derive(Debug, Clone, Copy)]
+struct Nag {
+    renamed_at: i64,
+    next: Instant,
+}
+
+impl Nag {
+    fn now() -> Nag {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Nag {
+            renamed_at: secs,
+            next: Instant::now() + RETRY,
+        }
+    }
 }
 
 struct Pipe {
@@ -421,6 +447,8 @@ pub struct MirrorCut {
     pub raw: Option<Archive>,
     /// The mirror's archive, if the mirror had anything to cut.
     pub mirror: Option<PathBuf>,
+    /// What the reopen hook did after the rename (`None`: not fired).
+    pub reopen: Option<Result<String, String>>,
 }
 
 /// What [`Pipeline::pump`] left to do.
@@ -560,7 +588,7 @@ impl Pipeline {
                         .resource(&pipe.out.join(base), Some(mck.ino), Some(mck.len))
                         .old(pipe.out.join(base).display())
                         .new_value(pipe.out.join(&archived).display())
-                        .strategy("rename", "the daemon owns the mirror");
+                        .strategy("rename", MIRROR_CUT_REASON);
                     r.reason = Some(
                         "found cut at start: a crash came between the mirror's rename and its record"
                             .into(),
@@ -611,11 +639,36 @@ impl Pipeline {
         }
         // A renamed file still draining: the crash may have come between
         // the rename and the reopen hook, leaving its writer writing to the
-        // renamed file for good. Asking it again to reopen is harmless.
+        // renamed file for good. Asking its writers again to reopen is
+        // harmless (and only they are asked).
         if let Some(hook) = &src.reopen {
-            if pipe.inputs.iter().any(|i| i.draining_since.is_some()) {
-                if let Err(e) = rotate::run_reopen(hook) {
-                    tracing::warn!("reopen hook of source {} failed at start: {e}", src.name);
+            let draining: HashSet<(u64, u64)> = pipe
+                .inputs
+                .iter()
+                .filter(|i| i.draining_since.is_some())
+                .map(|i| (i.t.id.dev, i.t.id.ino))
+                .collect();
+            let holders = Holders::scan(&draining);
+            for input in pipe.inputs.iter().filter(|i| i.draining_since.is_some()) {
+                let writers = holders.writers_of(input.t.id.dev, input.t.id.ino);
+                let path = pipe.dir.join(&input.t.name);
+                let check = crate::reopen::Check::gather(hook, &path, writers);
+                let failed = match (check.fire(), &check.verdict) {
+                    (Some(Err(e)), _) => Some(e),
+                    (None, crate::reopen::Verdict::Unusable(why)) if !writers.is_empty() => {
+                        Some(why.clone())
+                    }
+                    _ => None,
+                };
+                if let Some(e) = failed {
+                    journal(
+                        &self.journal,
+                        Record::failed(now, "reopen", e).source(&src.name).resource(
+                            &path,
+                            Some(input.t.id.ino),
+                            None,
+                        ),
+                    );
                 }
             }
         }
@@ -687,6 +740,7 @@ impl Pipeline {
                                     base: name.clone(),
                                     t,
                                     draining_since: None,
+                                    nag: None,
                                     shift: None,
                                     behind_since: None,
                                 });
@@ -1183,6 +1237,7 @@ impl Pipeline {
         let mut reason = spec.choice.reason.clone();
         let mut archive = None;
         let mut bytes = meta.size;
+        let mut reopen = None;
         if strategy == Strategy::Rename {
             let pipe = self
                 .pipes
@@ -1190,19 +1245,11 @@ impl Pipeline {
                 .ok_or_else(|| CutError::Changed(path.clone()))?;
             match rotate::rename(&pipe.dir, name, meta, label) {
                 Ok(a) => {
-                    if src.policy.create {
-                        if let Err(e) = rotate::create_like(&pipe.dir, name, meta) {
-                            tracing::warn!("cannot re-create {path}: {e}");
-                        }
-                    }
-                    if let Some(hook) = &src.reopen {
-                        if let Err(e) = rotate::run_reopen(hook) {
-                            tracing::warn!("reopen hook for {path} failed: {e}");
-                        }
-                    }
+                    reopen = rotate::after_rename(&pipe.dir, name, meta, &spec);
                     let input = &mut pipe.inputs[i];
                     input.t.name = a.plain_name();
                     input.draining_since = Some(now);
+                    input.nag = Some(Nag::now());
                     archive = Some(a);
                     self.dirty = true;
                 }
@@ -1240,6 +1287,7 @@ impl Pipeline {
             bytes,
             raw: archive,
             mirror,
+            reopen,
         })
     }
 
@@ -1495,16 +1543,18 @@ impl Pipeline {
                 .resource(&pipe.out.join(base), Some(meta.ino), Some(meta.size))
                 .old(pipe.out.join(base).display())
                 .new_value(to.display())
-                .strategy("rename", "the daemon owns the mirror"),
+                .strategy("rename", MIRROR_CUT_REASON),
         );
         self.dirty = true;
         self.save().map_err(io_err("save the tail checkpoint"))?;
         Ok(Some(to))
     }
 
-    /// Finish renamed or replaced inputs whose writers let go (or whose
-    /// `writer_grace` passed): flush, then discard the raw file unless
-    /// `raw_max_age` keeps it.
+    /// Finish renamed or replaced inputs by the one `writer_grace` rule
+    /// ([`rotate::renamed_finished`]): once no writer holds them, or once
+    /// they have not grown for `writer_grace`. Flush, then discard the raw
+    /// file unless `raw_max_age` keeps it. One still written to stays an
+    /// input: its writers are asked again to reopen ([`Pipeline::nag`]).
     pub fn finish_drained(&mut self, now: DateTime<Utc>) {
         // Checking for writers scans /proc: at most once per RETRY.
         if self.drain_checked.is_some_and(|t| t.elapsed() < RETRY) {
@@ -1528,80 +1578,155 @@ impl Pipeline {
             .collect();
         let holders = Holders::scan(&ids);
         let mut done = Vec::new();
+        let mut still_written = Vec::new();
         for (source, i, id) in candidates {
             let Some(pipe) = self.pipes.get(&source) else {
                 continue;
             };
             let input = &pipe.inputs[i];
-            let since = input.draining_since.unwrap_or(now);
-            let grace = pipe.src.policy.writer_grace;
-            let held = !holders.writers_of(id.dev, id.ino).is_empty();
-            let over = (now - since).to_std().unwrap_or_default() >= grace;
-            if held && !over {
+            let writers = holders.writers_of(id.dev, id.ino);
+            let Ok(meta) = input.t.meta() else {
                 continue;
+            };
+            let idle = rotate::idle_for(&meta);
+            let finish =
+                rotate::renamed_finished(!writers.is_empty(), idle, pipe.src.policy.writer_grace);
+            match finish {
+                None => still_written.push((source, i, writers.to_vec(), meta.mtime)),
+                // The pump reads what is left first.
+                Some(Finish::Closed) if meta.size > input.t.read_pos() => {}
+                Some(f) => {
+                    if self.drain(&source, i).is_ok() {
+                        done.push((source, i, f, writers.to_vec()));
+                    }
+                }
             }
-            let at_end = input.t.size().is_ok_and(|s| s <= input.t.read_pos());
-            if !at_end && !over {
-                continue;
-            }
-            if self.drain(&source, i).is_err() {
-                continue;
-            }
-            done.push((source, i, held));
+        }
+        for (source, i, writers, mtime) in still_written {
+            self.nag(&source, i, &writers, mtime, now);
         }
         // Remove from the back so indexes stay valid.
         done.sort_by_key(|d| std::cmp::Reverse(d.1));
-        for (source, i, held) in done {
-            let Some(pipe) = self.pipes.get_mut(&source) else {
-                continue;
-            };
-            let input = pipe.inputs.remove(i);
-            let path = pipe.dir.join(&input.t.name);
-            let ours = archive::parse_for(&input.base, &input.t.name).is_some_and(|a| !a.gz);
-            let mut rec = Record::ok(now, "tail.done").source(&source).resource(
-                &path,
-                Some(input.t.id.ino),
-                Some(input.t.committed),
-            );
-            if held {
-                rec.reason = Some(format!(
-                    "a writer still holds it after writer_grace ({}); anything it writes from now on is not mirrored — configure reopen or strategy = \"copytruncate\"",
-                    humantime::format_duration(pipe.src.policy.writer_grace)
-                ));
-            }
-            if ours && pipe.src.raw_max_age.is_none() {
-                let same = pipe
-                    .dir
-                    .stat(&input.t.name)
-                    .is_ok_and(|m| Identity::from(&m) == input.t.id);
-                if same {
-                    match pipe.dir.unlink(&input.t.name) {
-                        Ok(()) => {
-                            let _ = pipe.dir.sync();
-                            rec = rec.new_value("drained into the mirror; raw file discarded");
-                        }
-                        Err(e) => {
-                            rec = Record::failed(
-                                now,
-                                "tail.done",
-                                format!("cannot discard the drained raw file: {e}"),
-                            )
-                            .source(&source)
-                            .resource(
-                                &path,
-                                Some(input.t.id.ino),
-                                None,
-                            )
-                        }
-                    }
-                }
-            } else {
-                rec = rec.new_value("drained into the mirror");
-            }
-            journal(&self.journal, rec);
-            self.dirty = true;
+        for (source, i, finish, writers) in done {
+            self.finish_input(&source, i, finish, &writers, now);
         }
         let _ = self.maybe_sync(true);
+    }
+
+    /// Journal `tail.done` for a finished input and discard its raw file.
+    fn finish_input(
+        &mut self,
+        source: &str,
+        i: usize,
+        finish: Finish,
+        writers: &[crate::holders::Writer],
+        now: DateTime<Utc>,
+    ) {
+        let Some(pipe) = self.pipes.get_mut(source) else {
+            return;
+        };
+        let input = pipe.inputs.remove(i);
+        let path = pipe.dir.join(&input.t.name);
+        let ours = archive::parse_for(&input.base, &input.t.name).is_some_and(|a| !a.gz);
+        let mut rec = Record::ok(now, "tail.done").source(source).resource(
+            &path,
+            Some(input.t.id.ino),
+            Some(input.t.committed),
+        );
+        let grace = humantime::format_duration(pipe.src.policy.writer_grace);
+        rec.reason = Some(match finish {
+            Finish::Closed => "its writers closed it".to_string(),
+            Finish::Idle => format!(
+                "not written to for writer_grace ({grace}) though still held open by {}; anything written to it from now on is not mirrored — {}",
+                crate::reopen::describe(writers),
+                match &pipe.src.reopen {
+                    None => "configure reopen, or strategy = \"copytruncate\"".to_string(),
+                    Some(_) => "the reopen hook did not make it reopen: check the hook's signal and pidfile, or set strategy = \"copytruncate\"".to_string(),
+                }
+            ),
+        });
+        if ours && pipe.src.raw_max_age.is_none() {
+            let same = pipe
+                .dir
+                .stat(&input.t.name)
+                .is_ok_and(|m| Identity::from(&m) == input.t.id);
+            if same {
+                match pipe.dir.unlink(&input.t.name) {
+                    Ok(()) => {
+                        let _ = pipe.dir.sync();
+                        rec = rec.new_value("drained into the mirror; raw file discarded");
+                    }
+                    Err(e) => {
+                        rec = Record::failed(
+                            now,
+                            "tail.done",
+                            format!("cannot discard the drained raw file: {e}"),
+                        )
+                        .source(source)
+                        .resource(&path, Some(input.t.id.ino), None)
+                    }
+                }
+            }
+        } else {
+            rec = rec.new_value("drained into the mirror");
+        }
+        journal(&self.journal, rec);
+        self.dirty = true;
+    }
+
+    /// A renamed input its writers still write to (they did not reopen):
+    /// keep draining it, and once it was written to after the rename, and
+    /// then once per period, fire the reopen hook again and journal a failed
+    /// `reopen` record naming the writers.
+    fn nag(
+        &mut self,
+        source: &str,
+        i: usize,
+        writers: &[crate::holders::Writer],
+        mtime: i64,
+        now: DateTime<Utc>,
+    ) {
+        let Some(pipe) = self.pipes.get_mut(source) else {
+            return;
+        };
+        let input = &mut pipe.inputs[i];
+        let nag = input.nag.get_or_insert_with(Nag::now);
+        // Written to in the second after the rename, a writer may still be
+        // flushing what it had before it handled the hook.
+        if Instant::now() < nag.next || mtime < nag.renamed_at + 2 {
+            return;
+        }
+        let path = pipe.dir.join(&input.t.name);
+        let hook = match &pipe.src.reopen {
+            None => "no reopen hook is configured".to_string(),
+            Some(h) => {
+                let check = crate::reopen::Check::gather(h, &path, writers);
+                match (check.fire(), check.verdict) {
+                    (Some(Ok(what)), _) => format!("reopen hook fired again: {what}"),
+                    (Some(Err(e)), _) => e,
+                    (None, crate::reopen::Verdict::Unusable(why)) => why,
+                    (None, _) => "the reopen hook reaches none of them".to_string(),
+                }
+            }
+        };
+        let p = &pipe.src.policy;
+        let period = (p.schedule.next_cut(p.zone, now) - now)
+            .to_std()
+            .unwrap_or_default()
+            .clamp(RETRY, Duration::from_secs(86_400));
+        nag.next = Instant::now() + period;
+        let msg = format!(
+            "{} still write{} to {} after it was renamed at the cut: it did not reopen its log; {hook}. It stays an input until its writers close it or it is idle for writer_grace",
+            crate::reopen::describe(writers),
+            if writers.len() == 1 { "s" } else { "" },
+            path.display()
+        );
+        let rec = Record::failed(now, "reopen", msg).source(source).resource(
+            &path,
+            Some(input.t.id.ino),
+            None,
+        );
+        journal(&self.journal, rec);
     }
 
     /// [`Pipeline::finish_drained`] without its rate limit (one-shot runs, tests).
@@ -1800,6 +1925,7 @@ fn recover_input(
                     .draining_since
                     .and_then(|s| DateTime::from_timestamp(s, 0))
                     .or(if live { None } else { Some(Utc::now()) }),
+                nag: None,
                 shift: None,
                 behind_since: None,
             },

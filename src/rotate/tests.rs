@@ -3,7 +3,8 @@ use crate::holders::{Lock, Writer};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt;
 
-fn facts(writers: usize, lock: bool, hook: bool) -> Facts {
+/// Hook: 0 none, 1 usable, 2 unusable, 3 does not reach the writer.
+fn facts(writers: usize, lock: bool, hook: u8) -> Facts {
     Facts {
         writers: (0..writers)
             .map(|i| Writer {
@@ -19,7 +20,14 @@ fn facts(writers: usize, lock: bool, hook: bool) -> Facts {
         } else {
             vec![]
         },
-        has_reopen_hook: hook,
+        hook: match hook {
+            0 => None,
+            1 => Some(Verdict::Fire(None)),
+            2 => Some(Verdict::Unusable(
+                "reopen hook unusable: /run/app.pid missing".into(),
+            )),
+            _ => Some(Verdict::NotNeeded),
+        },
     }
 }
 
@@ -27,19 +35,27 @@ fn facts(writers: usize, lock: bool, hook: bool) -> Facts {
 fn auto_strategy_table() {
     let cases = [
         // (writers, locked, hook) -> strategy, reason fragment
+        ((0, false, 0), Strategy::Rename, "no process holds it open"),
+        ((0, false, 2), Strategy::Rename, "no process holds it open"),
+        ((1, false, 0), Strategy::CopyTruncate, "no reopen hook"),
+        ((1, false, 1), Strategy::Rename, "reopen hook"),
+        // A hook that cannot work is not trusted on its word.
         (
-            (0, false, false),
-            Strategy::Rename,
-            "no process holds it open",
+            (1, false, 2),
+            Strategy::CopyTruncate,
+            "reopen hook unusable: /run/app.pid missing",
         ),
-        ((1, false, false), Strategy::CopyTruncate, "no reopen hook"),
-        ((1, false, true), Strategy::Rename, "reopen hook"),
         (
-            (0, true, true),
+            (1, false, 3),
+            Strategy::CopyTruncate,
+            "the reopen hook does not reach",
+        ),
+        (
+            (0, true, 1),
             Strategy::CopyTruncate,
             "locked (flock by pid 7)",
         ),
-        ((1, true, false), Strategy::CopyTruncate, "locked"),
+        ((1, true, 0), Strategy::CopyTruncate, "locked"),
     ];
     for ((w, l, h), want, why) in cases {
         let c = choose(StrategyCfg::Auto, &facts(w, l, h));
@@ -47,13 +63,35 @@ fn auto_strategy_table() {
         assert!(c.reason.contains(why), "{}", c.reason);
     }
     assert_eq!(
-        choose(StrategyCfg::Rename, &facts(1, true, false)).strategy,
+        choose(StrategyCfg::Rename, &facts(1, true, 2)).strategy,
         Strategy::Rename
     );
     assert_eq!(
-        choose(StrategyCfg::CopyTruncate, &facts(0, false, false)).strategy,
+        choose(StrategyCfg::CopyTruncate, &facts(0, false, 1)).strategy,
         Strategy::CopyTruncate
     );
+}
+
+#[test]
+fn writer_grace_table() {
+    let s = Duration::from_secs;
+    // (held, idle, grace) -> finished?
+    let cases = [
+        ((false, s(0), s(60)), Some(Finish::Closed)),
+        ((false, s(999), s(60)), Some(Finish::Closed)),
+        // Still written to: kept, however long ago it was renamed.
+        ((true, s(0), s(60)), None),
+        ((true, s(59), s(60)), None),
+        ((true, s(60), s(60)), Some(Finish::Idle)),
+        ((true, s(3600), s(0)), Some(Finish::Idle)),
+    ];
+    for ((held, idle, grace), want) in cases {
+        assert_eq!(
+            renamed_finished(held, idle, grace),
+            want,
+            "{held} {idle:?} {grace:?}"
+        );
+    }
 }
 
 fn setup(content: &[u8]) -> (tempfile::TempDir, SafeDir, Meta) {

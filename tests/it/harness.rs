@@ -581,6 +581,26 @@ pub fn count_seqs(got: &[u8], count: usize) -> (Vec<u32>, Vec<String>) {
     (seen, bad)
 }
 
+/// Every sequence number below `count` exactly once, nothing else, no secret.
+pub fn assert_exactly_once(got: &[u8], count: usize) {
+    let text = String::from_utf8_lossy(got);
+    assert!(
+        !text.contains("LEAK"),
+        "a planted secret reached the mirror: {}",
+        text.lines()
+            .find(|l| l.contains("LEAK"))
+            .unwrap_or_default()
+    );
+    let (seen, bad) = count_seqs(got, count);
+    let ok = seen.iter().all(|c| *c == 1) && bad.is_empty();
+    assert!(
+        ok,
+        "mirror is not every line exactly once: {}; malformed: {:?}",
+        diff_seqs(got, count),
+        &bad[..bad.len().min(5)]
+    );
+}
+
 /// Explain a mismatch between what was written and what was kept, by sequence numbers.
 pub fn diff_seqs(got: &[u8], count: usize) -> String {
     let (seen, bad) = count_seqs(got, count);

@@ -15,6 +15,7 @@ mod mirror_model;
 mod model;
 mod operate;
 mod packaging;
+mod reopen;
 mod retention;
 mod rotation;
 mod schedule;

@@ -9,26 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-/// Every sequence number below `count` exactly once, nothing else, no secret.
-fn assert_exactly_once(got: &[u8], count: usize) {
-    let text = String::from_utf8_lossy(got);
-    assert!(
-        !text.contains("LEAK"),
-        "a planted secret reached the mirror: {}",
-        text.lines()
-            .find(|l| l.contains("LEAK"))
-            .unwrap_or_default()
-    );
-    let (seen, bad) = count_seqs(got, count);
-    let ok = seen.iter().all(|c| *c == 1) && bad.is_empty();
-    assert!(
-        ok,
-        "mirror is not every line exactly once: {}; malformed: {:?}",
-        diff_seqs(got, count),
-        &bad[..bad.len().min(5)]
-    );
-}
-
 /// A tiny deterministic generator (the seed is printed, so a failure replays).
 struct Lcg(u64);
 
