@@ -8,6 +8,8 @@
 #                                                  (bench/rotate-compress.sh part 2)
 #   tail      tail throughput and write-to-mirror latency vs rsyslogd imfile
 #                                                  (bench/tailbench.py)
+#   newfile   latency from a new file's first write to its line in the output,
+#             vs rsyslogd imfile                    (bench/newfile.py)
 #   idle      peak RSS and idle CPU with 1,000 and 10,000 watched files,
 #             vs rsyslogd imfile on the same files
 # Progress goes to stderr, the table to stdout. Every figure is measured in
@@ -16,7 +18,8 @@
 # Environment (defaults keep the whole run to a few minutes on 2 cores):
 #   LOGWARDEN       binary (default <repo>/target/release/logwarden, built with
 #                   `cargo build --release --locked` only if it is missing)
-#   SUITE_PARTS     parts to run                 (default "redact compress loss tail idle")
+#   SUITE_PARTS     parts to run         (default "redact compress loss tail newfile idle")
+#   NEWFILE_COUNT   new files created, one line each, 200 ms apart          (default 30)
 #   REDACT_MIB      redaction corpus, MiB                                (default 64)
 #   COMPRESS_MIB    compression input, MiB                              (default 128)
 #   LOSS_SECONDS    loss-test writer run, s                               (default 3)
@@ -34,7 +37,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$here/.." && pwd)
 lw_default=$repo_root/target/release/logwarden
 LOGWARDEN=${LOGWARDEN:-$lw_default}
-SUITE_PARTS=${SUITE_PARTS:-redact compress loss tail idle}
+SUITE_PARTS=${SUITE_PARTS:-redact compress loss tail newfile idle}
+NEWFILE_COUNT=${NEWFILE_COUNT:-30}
 REDACT_MIB=${REDACT_MIB:-64}
 COMPRESS_MIB=${COMPRESS_MIB:-128}
 LOSS_SECONDS=${LOSS_SECONDS:-3}
@@ -58,7 +62,7 @@ for n in $IDLE_FILES; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "IDLE_FILES must be positive integers, got '$IDLE_FILES'"
 done
 for p in $SUITE_PARTS; do
-    [[ $p =~ ^(redact|compress|loss|tail|idle)$ ]] || die "unknown part '$p' in SUITE_PARTS"
+    [[ $p =~ ^(redact|compress|loss|tail|newfile|idle)$ ]] || die "unknown part '$p' in SUITE_PARTS"
 done
 want() { [[ " $SUITE_PARTS " == *" $1 "* ]]; }
 
@@ -479,6 +483,61 @@ part_tail() {
     rm -f -- "$work/tail-corpus.log"
 }
 
+# --- part: a new file's first line ------------------------------------------------
+# newfile_run WHO : WHO watches DIR/*.log while newfile.py creates files in
+# it; key=value results in $work/newfile-WHO.kv.
+newfile_run() {
+    local who=$1 d=$work/newfile-$1 out_name
+    mkdir -p "$d/logs" "$d/state" "$d/out" "$d/work"
+    case $who in
+        logwarden)
+            out_name=-
+            lw_conf "$d/state" "$d/logs" "$d/out" >"$d/conf"
+            lw_check "$d/conf" || { echo "skip=logwarden check rejected the config" >"$d.kv"; return 0; }
+            start_daemon "$d/daemon.log" 1024 "$LOGWARDEN" run -c "$d/conf" ;;
+        rsyslog)
+            out_name=all.log
+            rs_conf "$d/work" "$d/logs/*.log" "$d/out/all.log" "$d/own.log" >"$d/conf"
+            rs_check "$d/conf" || { echo "skip=rsyslogd -N1 rejected the config" >"$d.kv"; return 0; }
+            start_daemon "$d/daemon.log" "$NOFILE" "$RSYSLOGD" -n -f "$d/conf" -i "$d/rsyslogd.pid" ;;
+    esac
+    local pid=$daemon_pid
+    sleep 0.5
+    alive "$pid" "$d/daemon.log" || { echo "skip=$who exited at start" >"$d.kv"; return 0; }
+    log "newfile ($who): $NEWFILE_COUNT new files, one line each, 200 ms apart"
+    python3 "$here/newfile.py" "$d/logs" "$d/out" "$out_name" "$NEWFILE_COUNT" 0.2 >"$d.kv" ||
+        echo "skip=newfile.py failed" >>"$d.kv"
+    warnings "$who" "$d/daemon.log" "$d/own.log"
+    stop_daemon "$pid"
+    rm -rf -- "$d"
+}
+
+part_newfile() {
+    newfile_run logwarden
+    if [[ -n $rs_skip ]]; then
+        echo "skip=$rs_skip" >"$work/newfile-rsyslog.kv"
+    else
+        newfile_run rsyslog
+    fi
+    local lw=$work/newfile-logwarden.kv rs=$work/newfile-rsyslog.kv p
+    local peer="rsyslogd $rs_version imfile (inotify)"
+    # nf FILE KEY : the figure (with the count of files never seen), or why there is none.
+    nf() {
+        local skip miss
+        skip=$(kv "$1" skip) miss=$(kv "$1" missing)
+        if [[ -n $skip ]]; then echo "not measured: $skip"; return; fi
+        printf '%s' "$(kv "$1" "$2")"
+        [[ ${miss:-0} == 0 ]] || printf ' (%s of %s never arrived)' "$miss" "$(kv "$1" files)"
+        echo
+    }
+    nn() { if [[ -z $(kv "$1" skip) ]]; then kv "$1" "$2"; fi; }
+    for p in p50 p99 max; do
+        row "new file: first write -> line in the output $p, ms ($NEWFILE_COUNT files)" \
+            "$(nf "$lw" "new_${p}_ms")" "$peer" "$(nf "$rs" "new_${p}_ms")" \
+            "$(ratio "$(nn "$lw" "new_${p}_ms")" "$(nn "$rs" "new_${p}_ms")")" lower
+    done
+}
+
 # --- part: idle RSS and CPU with many files -------------------------------------
 # idle_run WHO N : WHO watches N files of one line each; sets startup_s,
 # cpu_ms, rss_kib, fds, and idle_note if not every file reached the output
@@ -584,6 +643,7 @@ want redact && part_redact
 want compress && part_compress
 want loss && part_loss
 want tail && part_tail
+want newfile && part_newfile
 want idle && part_idle
 
 elapsed=$((SECONDS - started_at))
