@@ -126,6 +126,8 @@ fn corpus(bytes: usize) -> Vec<Vec<u8>> {
 fn bench(c: &mut Criterion) {
     let cfg = Redact {
         keys: DEFAULT_KEYS.iter().map(|s| s.to_string()).collect(),
+        detectors: true,
+        disable: Vec::new(),
         patterns: Vec::new(),
         mask: Mask::Text("[REDACTED]".into()),
         max_line_bytes: 65536,

@@ -66,7 +66,12 @@ pub enum Command {
         dry_run: bool,
     },
     /// Redact stdin to stdout with the configured rules (try rules, benchmark).
-    Redact,
+    Redact {
+        /// After each redacted line, say which rule, key or pattern masked
+        /// what (one line each, starting with "  ^").
+        #[arg(long)]
+        explain: bool,
+    },
     /// Verify the audit journal's hash chain; exit 1 naming the first broken
     /// record. PATHs are journal files to check (default: the state_dir's).
     Verify {
@@ -166,7 +171,7 @@ pub fn main() -> ExitCode {
         },
         Command::Check => check(&cfg, &clock),
         Command::Rotate { source, dry_run } => rotate_now(&cfg, &clock, source, dry_run),
-        Command::Redact => redact_stdin(&cfg),
+        Command::Redact { explain } => redact_stdin(&cfg, explain),
         Command::Status { json } => status(&cfg, &clock, json),
         Command::Cat {
             source,
@@ -507,7 +512,7 @@ fn cat(
 
 /// `logwarden redact`: stdin through the configured redactor to stdout; the
 /// counts go to stderr.
-fn redact_stdin(cfg: &Config) -> ExitCode {
+fn redact_stdin(cfg: &Config, explain: bool) -> ExitCode {
     let salt = match cfg.redact.mask {
         crate::config::Mask::Sha256 => {
             match state::ensure_dir(&cfg.state_dir)
@@ -528,7 +533,7 @@ fn redact_stdin(cfg: &Config) -> ExitCode {
     let r = crate::redact::Redactor::new(&cfg.redact, salt);
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
-    match crate::redact::filter(stdin, stdout, &r, cfg.redact.max_line_bytes) {
+    match crate::redact::filter_with(stdin, stdout, &r, cfg.redact.max_line_bytes, explain) {
         Ok(c) => {
             let keys: Vec<String> = c.by_key.iter().map(|(k, n)| format!("{k}={n}")).collect();
             eprintln!(
@@ -586,6 +591,7 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
     let files: Vec<String> = cfg.files.iter().map(|p| p.display().to_string()).collect();
     out.push_str(&format!("config: {}\n", files.join(", ")));
     out.push_str(&format!("state_dir: {}\n", cfg.state_dir.display()));
+    out.push_str(&describe_redaction(&cfg.redact));
     for src in &cfg.sources {
         let p = &src.policy;
         let mode = match p.mode {
@@ -726,6 +732,31 @@ fn check(cfg: &Config, clock: &Clock) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// `check`'s lines about redaction: the keys, and the detector rules in force.
+fn describe_redaction(r: &crate::config::Redact) -> String {
+    let mut out = format!("redact:    keys {}\n", r.keys.join(", "));
+    if !r.detectors {
+        out.push_str("detectors: none (detectors = \"none\")\n");
+        return out;
+    }
+    let on: Vec<&str> = crate::redact::detect::ids()
+        .into_iter()
+        .filter(|id| !r.disable.iter().any(|d| d == id))
+        .collect();
+    out.push_str(&format!(
+        "detectors: {} rules: {}\n",
+        on.len(),
+        on.join(", ")
+    ));
+    if !r.disable.is_empty() {
+        out.push_str(&format!("disabled:  {}\n", r.disable.join(", ")));
+    }
+    if !r.patterns.is_empty() {
+        out.push_str(&format!("patterns:  {}\n", r.patterns.len()));
+    }
+    out
 }
 
 /// `check`'s lines about a reopen hook: what the pidfile names (or whether

@@ -17,7 +17,8 @@
 //!   and no pattern match; a JSON object or array stays valid JSON (no
 //!   patterns configured); `filter` equals redacting line by line.
 //! * [`redact_planted`] (structured): secrets planted under sensitive keys, in
-//!   JSON trees or in `key=value`-style text, never survive; every sensitive
+//!   JSON trees or in `key=value`-style text, and secrets of every detector
+//!   family (`src/redact/detect/samples.rs`) in text, never survive; every sensitive
 //!   key of the output JSON holds exactly the mask; a tree or line with
 //!   nothing planted comes out byte-identical.
 //! * [`config`]: `Config::load` never panics, and every problem it reports
@@ -43,6 +44,10 @@ use logwarden::config::{Config, Mask, Redact, DEFAULT_REDACT_KEYS};
 use logwarden::journal::{self, files::verify_files, record_hash, GENESIS, HASH_FIELD};
 use logwarden::redact::{cut_marker, filter, Counts, Redactor};
 use logwarden::tail::Splitter;
+
+#[path = "../../src/redact/detect/samples.rs"]
+#[allow(dead_code)]
+pub mod samples;
 
 /// Decodes a structured input from fuzz bytes the way libfuzzer-sys's typed
 /// `fuzz_target!` does, so a corpus file replays as the same value.
@@ -83,6 +88,8 @@ pub fn setup(sel: u8) -> &'static Setup {
             for mask in 0..MASKS {
                 let cfg = Redact {
                     keys: DEFAULT_REDACT_KEYS.iter().map(|s| s.to_string()).collect(),
+                    detectors: true,
+                    disable: Vec::new(),
                     patterns: if patterns {
                         PATTERNS
                             .iter()
@@ -132,6 +139,31 @@ fn fold(name: &[u8]) -> Vec<u8> {
         .collect()
 }
 
+/// A name's segments as the redactor documents them: split at every byte
+/// that is not a letter or digit, at lower-to-upper case changes and between
+/// letters and digits (written apart from the redactor's, as a model).
+fn segments(name: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    for &c in name {
+        if !c.is_ascii_alphanumeric() {
+            out.push(std::mem::take(&mut cur));
+            continue;
+        }
+        if let Some(&p) = cur.last() {
+            let camel = p.is_ascii_lowercase() && c.is_ascii_uppercase();
+            let kind = p.is_ascii_alphabetic() != c.is_ascii_alphabetic();
+            if camel || kind {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out.retain(|s| !s.is_empty());
+    out
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -146,10 +178,17 @@ impl Setup {
         self.needles.iter().any(|n| contains(&lower, n))
     }
 
-    /// Whether a field name is sensitive: its fold contains a key's fold.
+    /// Whether a field name is sensitive: its fold contains a key's fold,
+    /// or for a key of four letters or fewer, one of its segments is the key.
     fn sensitive(&self, name: &[u8]) -> bool {
         let f = fold(name);
-        self.folded_keys.iter().any(|k| contains(&f, k))
+        self.folded_keys.iter().any(|k| {
+            if k.len() <= 4 {
+                segments(name).iter().any(|s| s.eq_ignore_ascii_case(k))
+            } else {
+                contains(&f, k)
+            }
+        })
     }
 
     /// Whether `v` is the mask of some value.
@@ -201,10 +240,10 @@ fn check_line(s: &Setup, line: &[u8]) -> Vec<u8> {
             show(&out)
         );
     }
-    if !s.holds_needle(line) && !s.any_pattern(line) {
+    if !s.holds_needle(line) && !s.any_pattern(line) && !s.redactor.has_detector_anchor(line) {
         assert!(
             out == line && counts.redacted_lines == 0,
-            "no key word and no pattern, but the line changed:\n in: {}\nout: {}",
+            "no key word, no pattern and no detector anchor, but the line changed:\n in: {}\nout: {}",
             show(line),
             show(&out)
         );
@@ -347,6 +386,11 @@ pub enum Part {
     /// Free bytes without `=`, `:` and `\n` (made valid UTF-8 when wrapped).
     Bytes(Vec<u8>),
     Secret(TextSecret),
+    /// A secret recognised by its shape (a detector family's sample).
+    Detected {
+        family: u8,
+        seed: u64,
+    },
 }
 
 /// A secret in one of the text forms the rules cover.
@@ -660,7 +704,7 @@ fn masked_everywhere(s: &Setup, v: &serde_json::Value) -> Result<(), String> {
 
 /// The structured redactor target.
 pub fn redact_planted(case: &Planted) {
-    let (s, line, planted, json) = match case {
+    let (s, line, planted, json, detected) = match case {
         Planted::Json { sel, ws, root } => {
             let s = setup(*sel);
             let mut w = JsonWriter {
@@ -681,13 +725,14 @@ pub fn redact_planted(case: &Planted) {
             // Deeper than serde_json's limit: the text rules take the line,
             // which masks but does not promise valid JSON.
             let json = w.max_depth < 120;
-            (s, w.out.into_bytes(), w.planted, json)
+            (s, w.out.into_bytes(), w.planted, json, Vec::new())
         }
         Planted::Text { sel, wrap, parts } => {
             let s = setup(*sel);
             let wrap = wrap % 3;
             let mut line: Vec<u8> = Vec::new();
             let mut planted = false;
+            let mut detected: Vec<String> = Vec::new();
             for (i, p) in parts.iter().enumerate() {
                 if i > 0 {
                     line.push(b' ');
@@ -714,6 +759,23 @@ pub fn redact_planted(case: &Planted) {
                         planted = true;
                         line.extend_from_slice(t.render().as_bytes());
                     }
+                    Part::Detected { family, seed } => {
+                        let mut x = *seed;
+                        let mut rng = move || {
+                            x = x
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
+                            x >> 33
+                        };
+                        let all = samples::all(&mut rng);
+                        let sample = &all[usize::from(*family) % all.len()];
+                        if !sample.context.is_empty() {
+                            line.extend_from_slice(sample.context.as_bytes());
+                            line.push(b' ');
+                        }
+                        line.extend_from_slice(sample.secret.as_bytes());
+                        detected.push(sample.core.clone());
+                    }
                 }
             }
             let line = match wrap {
@@ -728,10 +790,22 @@ pub fn redact_planted(case: &Planted) {
                     }
                 }
             };
-            (s, line, planted, wrap > 0)
+            (s, line, planted, wrap > 0, detected)
         }
     };
     let out = check_line(s, &line);
+    for core in &detected {
+        // JSON-wrapped, the core is escaped the way the line holds it.
+        let escaped = json_str(core);
+        let escaped = &escaped[1..escaped.len() - 1];
+        assert!(
+            !contains(&out, core.as_bytes()) && !contains(&out, escaped.as_bytes()),
+            "a secret of a detector family survived:\n in: {}\nout: {}",
+            show(&line),
+            show(&out)
+        );
+    }
+    let planted = planted || !detected.is_empty();
     if planted {
         assert!(
             !contains(&out, LEAK.as_bytes())
@@ -742,7 +816,7 @@ pub fn redact_planted(case: &Planted) {
             show(&line),
             show(&out)
         );
-    } else if !s.any_pattern(&line) {
+    } else if !s.any_pattern(&line) && !s.redactor.has_detector_anchor(&line) {
         assert!(
             out == line,
             "nothing planted, but the line changed:\n in: {}\nout: {}",

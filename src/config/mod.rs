@@ -41,6 +41,14 @@ pub const DEFAULT_REDACT_KEYS: &[&str] = &[
     "authorization",
     "cookie",
     "private_key",
+    "passphrase",
+    "credential",
+    "sessionid",
+    // Four letters or fewer: matched only as a whole segment of a name
+    // (`DB_PASS`, `dbPwd`; not `passenger`, `bypass`).
+    "pass",
+    "pwd",
+    "dsn",
 ];
 
 /// One thing wrong with the config, located in a file.
@@ -192,6 +200,10 @@ pub enum Mask {
 #[derive(Debug, Clone)]
 pub struct Redact {
     pub keys: Vec<String>,
+    /// Whether the built-in value detectors run (`detectors = "default"`).
+    pub detectors: bool,
+    /// Detector rule ids turned off.
+    pub disable: Vec<String>,
     pub patterns: Vec<regex::bytes::Regex>,
     pub mask: Mask,
     pub max_line_bytes: u64,
@@ -563,6 +575,29 @@ impl Cx {
             Some(keys) => keys.iter().map(|k| k.get_ref().clone()).collect(),
             None => DEFAULT_REDACT_KEYS.iter().map(|s| s.to_string()).collect(),
         };
+        let detectors = self
+            .opt(file, text, &r.detectors, |d| match d.as_str() {
+                "default" => Ok(true),
+                "none" => Ok(false),
+                other => Err(format!(
+                    "unknown detectors {other:?}: use \"default\" (the built-in pack) or \"none\""
+                )),
+            })
+            .unwrap_or(true);
+        let known = crate::redact::detect::ids();
+        let mut disable = Vec::new();
+        for d in r.disable.iter().flatten() {
+            if known.contains(&d.get_ref().as_str()) {
+                disable.push(d.get_ref().clone());
+            } else {
+                let at = self.at(file, text, d);
+                self.push(
+                    at,
+                    format!("unknown detector rule {:?}", d.get_ref()),
+                    Some(format!("the rules are: {}", known.join(", "))),
+                );
+            }
+        }
         let mut patterns = Vec::new();
         for p in r.patterns.iter().flatten() {
             match regex::bytes::Regex::new(p.get_ref()) {
@@ -594,6 +629,8 @@ impl Cx {
             .unwrap_or(64 * 1024);
         Redact {
             keys,
+            detectors,
+            disable,
             patterns,
             mask,
             max_line_bytes,

@@ -145,6 +145,8 @@ pub struct RawMetrics {
 #[serde(deny_unknown_fields)]
 pub struct RawRedact {
     pub keys: Option<Vec<Spanned<String>>>,
+    pub detectors: S<String>,
+    pub disable: Option<Vec<Spanned<String>>>,
     pub patterns: Option<Vec<Spanned<String>>>,
     pub mask: S<String>,
     pub max_line_bytes: S<String>,

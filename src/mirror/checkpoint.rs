@@ -53,6 +53,14 @@ pub struct InputCk {
     pub draining_since: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<Shift>,
+    /// Lines masked so far in an open private-key block at `offset`
+    /// (the redactor's [`crate::redact::Carry`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pem_lines: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One source's part.
@@ -156,6 +164,7 @@ mod tests {
                 offset: 10,
                 draining_since: None,
                 shift: None,
+                pem_lines: 3,
             });
         c.save(d.path()).unwrap();
         assert_eq!(Checkpoint::load(d.path()), (c, None));

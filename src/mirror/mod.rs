@@ -42,7 +42,7 @@ use crate::discover;
 use crate::engine::{journal, SharedJournal};
 use crate::holders::Holders;
 use crate::journal::Record;
-use crate::redact::{self, Counts, Redactor};
+use crate::redact::{self, Carry, Counts, Redactor};
 use crate::rotate::{self, CutError, Finish, RenameFailed, Strategy};
 use crate::safe_dir::{self, Meta, SafeDir};
 use crate::tail::{Fingerprint, Identity, Line, Tailer, FINGERPRINT_LEN};
@@ -354,6 +354,8 @@ struct Input {
     /// A renamed input still written to: when its writers are next asked
     /// to reopen (and the failure journaled).
     nag: Option<Nag>,
+    /// The redactor's state at `t.committed` (an open private-key block).
+    carry: Carry,
     shift: Option<Shift>,
     /// Since when it has had bytes not yet in the mirror (seen by `lag`).
     behind_since: Option<Instant>,
@@ -741,6 +743,7 @@ impl Pipeline {
                                     t,
                                     draining_since: None,
                                     nag: None,
+                                    carry: Carry::default(),
                                     shift: None,
                                     behind_since: None,
                                 });
@@ -854,8 +857,11 @@ impl Pipeline {
         out.clear();
         let input = &mut pipe.inputs[i];
         let mut last_end = None;
+        // The stream state moves on with the lines, and is kept only once
+        // they are in the mirror (a rewind reads them again from `carry`).
+        let mut carry = input.carry;
         let mut emit = |l: Line<'_>| {
-            redactor.redact(l.bytes, out, &mut counts);
+            redactor.redact_carry(&mut carry, l.bytes, out, &mut counts);
             if l.cut {
                 out.extend_from_slice(cut_marker);
                 counts.cut_lines += 1;
@@ -924,6 +930,7 @@ impl Pipeline {
             Ok(()) => {
                 let read = end.saturating_sub(input.t.committed);
                 input.t.commit(end);
+                input.carry = carry;
                 let m = crate::metrics::global();
                 m.lines_read
                     .with_label_values(&[source])
@@ -1097,6 +1104,7 @@ impl Pipeline {
                     offset: i.t.committed,
                     draining_since: i.draining_since.map(|d| d.timestamp()),
                     shift: i.shift.clone(),
+                    pem_lines: i.carry.pem_lines,
                 });
             }
             ck.sources.insert(name.clone(), sck);
@@ -1926,6 +1934,9 @@ fn recover_input(
                     .and_then(|s| DateTime::from_timestamp(s, 0))
                     .or(if live { None } else { Some(Utc::now()) }),
                 nag: None,
+                carry: Carry {
+                    pem_lines: ick.pem_lines,
+                },
                 shift: None,
                 behind_since: None,
             },

@@ -25,6 +25,7 @@ fn ck(dir: &SafeDir, meta: &Meta, offset: u64, shift: Option<Shift>) -> InputCk 
         offset,
         draining_since: None,
         shift,
+        pem_lines: 0,
     }
 }
 

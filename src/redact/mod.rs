@@ -71,6 +71,7 @@
 //! * Header rules (`Authorization`, `Cookie`) are always on in the text
 //!   rules; in the JSON pass only configured keys are used.
 
+pub mod detect;
 mod json;
 mod text;
 
@@ -136,6 +137,38 @@ struct Key {
     folded_needle: usize,
     /// Needle ids of the key's words.
     word_needles: Vec<usize>,
+    /// Matched only as a whole segment of a name (short keys).
+    segment: bool,
+}
+
+/// Whether one of `name`'s segments (split at bytes that are not letters or
+/// digits, at lower-to-upper case changes and between letters and digits)
+/// is `seg` (lowercase), ignoring case.
+fn has_segment(name: &[u8], seg: &[u8]) -> bool {
+    let n = name.len();
+    let mut start = 0;
+    for i in 0..=n {
+        let cut = if i == n || !name[i].is_ascii_alphanumeric() {
+            true
+        } else if i > start {
+            let (p, c) = (name[i - 1], name[i]);
+            (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+                || p.is_ascii_alphabetic() != c.is_ascii_alphabetic()
+        } else {
+            false
+        };
+        if cut {
+            if name[start..i].eq_ignore_ascii_case(seg) {
+                return true;
+            }
+            start = if i < n && !name[i].is_ascii_alphanumeric() {
+                i + 1
+            } else {
+                i
+            };
+        }
+    }
+    false
 }
 
 /// Which rule produced a redaction; the index into `Redactor::names`.
@@ -157,6 +190,14 @@ pub struct Redactor {
     always_needles: Vec<usize>,
     patterns: Vec<regex::bytes::Regex>,
     pattern_set: Option<regex::bytes::RegexSet>,
+    /// The value detectors, and each rule's count name (by rule index).
+    detectors: detect::Detectors,
+    detector_names: Vec<NameId>,
+    /// Whether the multi-line private-key state is kept (`private-key` on).
+    pem_blocks: bool,
+    pem_name: NameId,
+    pem_begin: memmem::Finder<'static>,
+    pem_end: memmem::Finder<'static>,
     mask: Mask,
     salt: [u8; 32],
     /// Mask text as is (text rules outside JSON).
@@ -251,6 +292,7 @@ impl Redactor {
             };
             keys.push(Key {
                 name,
+                segment: folded.len() <= 4,
                 finder: memmem::Finder::new(&folded).into_owned(),
                 folded_needle,
                 word_needles,
@@ -276,6 +318,13 @@ impl Redactor {
         let pattern_names = (0..cfg.patterns.len())
             .map(|i| name_id(format!("pattern:{i}")))
             .collect();
+        let detector_names = detect::RULES
+            .iter()
+            .map(|r| name_id(r.id.to_string()))
+            .collect();
+        let detectors = detect::Detectors::new(cfg.detectors, &cfg.disable);
+        let pem_blocks = cfg.detectors && !cfg.disable.iter().any(|d| d == detect::PEM_ID);
+        let pem_name = name_id(detect::PEM_ID.to_string());
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -302,6 +351,12 @@ impl Redactor {
             always_needles,
             patterns: cfg.patterns.clone(),
             pattern_set,
+            detectors,
+            detector_names,
+            pem_blocks,
+            pem_name,
+            pem_begin: memmem::Finder::new(b"-----BEGIN").into_owned(),
+            pem_end: memmem::Finder::new(b"-----END").into_owned(),
             mask: cfg.mask.clone(),
             salt,
             mask_plain,
@@ -310,12 +365,84 @@ impl Redactor {
     }
 
     /// Redacts one line (without its `'\n'`; any bytes) and appends the result
-    /// (without `'\n'`) to `out`. Adds to `counts`.
+    /// (without `'\n'`) to `out`. Adds to `counts`. Each line on its own: a
+    /// private key spread over lines is masked only by [`Redactor::redact_carry`].
     pub fn redact(&self, line: &[u8], out: &mut Vec<u8>, counts: &mut Counts) {
+        self.redact_line(line, out, counts);
+    }
+
+    /// [`Redactor::redact`] for one line of a stream (a tailed file, stdin):
+    /// `carry` is the stream's state between lines. After a line that opens a
+    /// `-----BEGIN … PRIVATE KEY-----` block and does not close it, every
+    /// line up to and including the one with `-----END` is masked (at most
+    /// [`PEM_MAX_LINES`]; a block still open then is closed with a marker
+    /// that says so).
+    pub fn redact_carry(
+        &self,
+        carry: &mut Carry,
+        line: &[u8],
+        out: &mut Vec<u8>,
+        counts: &mut Counts,
+    ) {
+        if carry.pem_lines > 0 {
+            self.pem_body(carry, line, out, counts);
+            return;
+        }
+        self.redact_line(line, out, counts);
+        if self.pem_blocks && self.opens_pem_block(line) {
+            carry.pem_lines = 1;
+        }
+    }
+
+    /// A line inside a private-key block.
+    fn pem_body(&self, carry: &mut Carry, line: &[u8], out: &mut Vec<u8>, counts: &mut Counts) {
+        counts.lines += 1;
+        counts.redacted_lines += 1;
+        self.count(counts, self.pem_name);
+        match self.pem_end.find(line) {
+            Some(i) => {
+                if i > 0 {
+                    self.push_mask(&line[..i], false, out);
+                }
+                out.extend_from_slice(&line[i..]);
+                carry.pem_lines = 0;
+            }
+            None if carry.pem_lines >= PEM_MAX_LINES => {
+                self.push_mask(line, false, out);
+                out.extend_from_slice(
+                    format!(" [logwarden: private key block not closed within {PEM_MAX_LINES} lines; masking stopped]")
+                        .as_bytes(),
+                );
+                carry.pem_lines = 0;
+            }
+            None => {
+                self.push_mask(line, false, out);
+                carry.pem_lines += 1;
+            }
+        }
+    }
+
+    /// Whether `line` opens a private-key block it does not close (a line
+    /// that is valid JSON never does: its string was masked whole).
+    fn opens_pem_block(&self, line: &[u8]) -> bool {
+        let mut from = 0;
+        let mut open = false;
+        while let Some(i) = self.pem_begin.find(&line[from..]) {
+            let s = from + i;
+            if let Some(h) = detect::pem_header_end(line, s) {
+                open = self.pem_end.find(&line[h..]).is_none();
+            }
+            from = s + 10;
+        }
+        open && !json::as_json_text(line).is_some_and(json::is_valid)
+    }
+
+    fn redact_line(&self, line: &[u8], out: &mut Vec<u8>, counts: &mut Counts) {
         counts.lines += 1;
         let keys = self.needs_key_pass(line);
         let pats = self.needs_pattern_pass(line);
-        if !keys && !pats {
+        let dets = self.detectors.any_anchor(line);
+        if !keys && !pats && !dets {
             out.extend_from_slice(line);
             return;
         }
@@ -340,13 +467,13 @@ impl Redactor {
             );
             &stage
         } else {
-            if pats && json::as_json_text(line).is_some_and(json::is_valid) {
+            if json::as_json_text(line).is_some_and(json::is_valid) {
                 json_ok = true;
             }
             line
         };
-        if pats {
-            hits += self.apply_patterns(buf, &prot, json_ok, out, counts);
+        if pats || dets {
+            hits += self.apply_spans(buf, &prot, json_ok, pats, dets, out, counts);
         } else {
             out.extend_from_slice(buf);
         }
@@ -396,6 +523,12 @@ impl Redactor {
             .any(|k| found[k.folded_needle] || k.word_needles.iter().all(|&w| found[w]))
     }
 
+    /// Whether a value detector's anchor occurs in `line` (only such a line,
+    /// or one with a key word or a pattern match, can change).
+    pub fn has_detector_anchor(&self, line: &[u8]) -> bool {
+        self.detectors.any_anchor(line)
+    }
+
     fn needs_pattern_pass(&self, line: &[u8]) -> bool {
         match &self.pattern_set {
             Some(set) => set.is_match(line),
@@ -421,13 +554,23 @@ impl Redactor {
             fold_into(name, &mut heap);
             &heap
         };
-        self.match_folded(folded)
+        self.match_name(name, folded)
     }
 
-    fn match_folded(&self, folded: &[u8]) -> Option<NameId> {
+    /// The first key `name` (whose fold is `folded`) matches: a key of four
+    /// letters or fewer (`pass`, `pwd`, `dsn`) only as a whole segment of the
+    /// name (`db_pass`, `dbPass`, `MYSQL_PWD`, not `passenger`, `bypass`),
+    /// a longer one anywhere in the fold.
+    fn match_name(&self, name: &[u8], folded: &[u8]) -> Option<NameId> {
         self.keys
             .iter()
-            .find(|k| k.finder.find(folded).is_some())
+            .find(|k| {
+                if k.segment {
+                    has_segment(name, k.finder.needle())
+                } else {
+                    k.finder.find(folded).is_some()
+                }
+            })
             .map(|k| k.name)
     }
 
@@ -494,30 +637,42 @@ impl Redactor {
         spans.len() as u64
     }
 
-    /// Masks every match of every pattern in `buf` (except matches wholly
-    /// inside an earlier mask, `prot`) and appends the result to `out`.
-    fn apply_patterns(
+    /// Masks every match of every pattern (`pats`) and every detector hit
+    /// (`dets`) in `buf`, except those wholly inside an earlier mask
+    /// (`prot`), and appends the result to `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_spans(
         &self,
         buf: &[u8],
         prot: &[(usize, usize)],
         json_ok: bool,
+        pats: bool,
+        dets: bool,
         out: &mut Vec<u8>,
         counts: &mut Counts,
     ) -> u64 {
-        // (start, end, pattern index)
-        let mut ms: Vec<(usize, usize, usize)> = Vec::new();
-        let which: Vec<usize> = match &self.pattern_set {
-            Some(set) => set.matches(buf).into_iter().collect(),
-            None => (0..self.patterns.len()).collect(),
-        };
-        for i in which {
-            for m in self.patterns[i].find_iter(buf) {
-                if m.is_empty() {
-                    continue;
+        // (start, end, count name)
+        let mut ms: Vec<(usize, usize, NameId)> = Vec::new();
+        let inside = |s: usize, e: usize| prot.iter().any(|&(ps, pe)| ps <= s && e <= pe);
+        if pats {
+            let which: Vec<usize> = match &self.pattern_set {
+                Some(set) => set.matches(buf).into_iter().collect(),
+                None => (0..self.patterns.len()).collect(),
+            };
+            for i in which {
+                for m in self.patterns[i].find_iter(buf) {
+                    if !m.is_empty() && !inside(m.start(), m.end()) {
+                        ms.push((m.start(), m.end(), self.pattern_names[i]));
+                    }
                 }
-                let inside = prot.iter().any(|&(s, e)| s <= m.start() && m.end() <= e);
-                if !inside {
-                    ms.push((m.start(), m.end(), i));
+            }
+        }
+        if dets {
+            let mut hits = Vec::new();
+            self.detectors.scan(buf, &mut hits);
+            for h in hits {
+                if !inside(h.start, h.end) {
+                    ms.push((h.start, h.end, self.detector_names[h.rule]));
                 }
             }
         }
@@ -526,8 +681,8 @@ impl Redactor {
             return 0;
         }
         ms.sort_unstable();
-        for &(_, _, i) in &ms {
-            self.count(counts, self.pattern_names[i]);
+        for &(_, _, name) in &ms {
+            self.count(counts, name);
         }
         // Merge overlapping matches.
         let mut groups: Vec<(usize, usize)> = Vec::new();
@@ -568,6 +723,18 @@ impl Redactor {
     }
 }
 
+/// How many lines after a `BEGIN … PRIVATE KEY` line are masked at most
+/// while no `END` line comes (an RSA-8192 key is about 100 lines).
+pub const PEM_MAX_LINES: u32 = 256;
+
+/// A stream's redaction state between lines (see [`Redactor::redact_carry`]);
+/// checkpointed with the input's position so a restart mid-block stays masked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carry {
+    /// Lines masked so far in an open private-key block (0: none open).
+    pub pem_lines: u32,
+}
+
 /// The marker appended to a line cut for length.
 pub fn cut_marker(max: u64) -> Vec<u8> {
     format!(" [logwarden: line cut at {max} bytes]").into_bytes()
@@ -584,10 +751,23 @@ pub fn cut_marker(max: u64) -> Vec<u8> {
 /// discarded (never emitted as a line of its own). `max_line_bytes == 0`
 /// means no limit.
 pub fn filter(
+    input: impl BufRead,
+    output: impl Write,
+    r: &Redactor,
+    max_line_bytes: u64,
+) -> io::Result<Counts> {
+    filter_with(input, output, r, max_line_bytes, false)
+}
+
+/// [`filter`], and with `explain` each redacted line is followed by one
+/// line per rule, key or pattern that masked something in it:
+/// `  ^ 2 masked by rule github-token` (`logwarden redact --explain`).
+pub fn filter_with(
     mut input: impl BufRead,
     mut output: impl Write,
     r: &Redactor,
     max_line_bytes: u64,
+    explain: bool,
 ) -> io::Result<Counts> {
     const CHUNK: usize = 1 << 20;
     const FLUSH: usize = 256 << 10;
@@ -598,6 +778,22 @@ pub fn filter(
     };
     let marker = cut_marker(max_line_bytes);
     let mut counts = Counts::default();
+    let mut carry = Carry::default();
+    let mut before: BTreeMap<String, u64> = BTreeMap::new();
+    // One line through the redactor (with the explanation, when asked).
+    let mut one = |line: &[u8], cut: bool, out: &mut Vec<u8>, counts: &mut Counts| {
+        if explain {
+            before.clone_from(&counts.by_key);
+        }
+        r.redact_carry(&mut carry, line, out, counts);
+        if cut {
+            out.extend_from_slice(&marker);
+            counts.cut_lines += 1;
+        }
+        if explain {
+            explain_into(&before, &counts.by_key, out);
+        }
+    };
     let mut buf = vec![0u8; CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(FLUSH + CHUNK);
     let (mut start, mut end) = (0usize, 0usize);
@@ -611,11 +807,9 @@ pub fn filter(
                     start += off + 1;
                     if !discard {
                         if line.len() > max {
-                            r.redact(&line[..max], &mut out, &mut counts);
-                            out.extend_from_slice(&marker);
-                            counts.cut_lines += 1;
+                            one(&line[..max], true, &mut out, &mut counts);
                         } else {
-                            r.redact(line, &mut out, &mut counts);
+                            one(line, false, &mut out, &mut counts);
                         }
                     }
                     discard = false;
@@ -623,9 +817,7 @@ pub fn filter(
                 }
                 None => {
                     if !discard && end - start > max {
-                        r.redact(&buf[start..start + max], &mut out, &mut counts);
-                        out.extend_from_slice(&marker);
-                        counts.cut_lines += 1;
+                        one(&buf[start..start + max], true, &mut out, &mut counts);
                         discard = true;
                     }
                     if discard {
@@ -661,7 +853,7 @@ pub fn filter(
             // End of input: a last line without '\n' (at most `max` bytes,
             // longer ones were cut above).
             if start < end && !discard {
-                r.redact(&buf[start..end], &mut out, &mut counts);
+                one(&buf[start..end], false, &mut out, &mut counts);
             }
             break;
         }
@@ -670,6 +862,26 @@ pub fn filter(
     output.write_all(&out)?;
     output.flush()?;
     Ok(counts)
+}
+
+/// Appends, for each count that grew from `before` to `after`, a line
+/// `\n  ^ N masked by rule|key|pattern NAME`.
+fn explain_into(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, out: &mut Vec<u8>) {
+    let rules = detect::ids();
+    for (name, n) in after {
+        let grew = n - before.get(name).copied().unwrap_or(0);
+        if grew == 0 {
+            continue;
+        }
+        let kind = if rules.contains(&name.as_str()) {
+            "rule"
+        } else if name.starts_with("pattern:") {
+            "pattern"
+        } else {
+            "key"
+        };
+        out.extend_from_slice(format!("\n  ^ {grew} masked by {kind} {name}").as_bytes());
+    }
 }
 
 /// Reads the salt `<state_dir>/redact.salt`, or creates it: 32 random bytes

@@ -340,7 +340,7 @@ impl Scanner<'_> {
             heap = super::fold(name);
             &heap
         };
-        let key = self.r.match_folded(folded);
+        let key = self.r.match_name(name, folded);
         let header = if contains(folded, b"authorization") {
             Some(Header::Auth)
         } else if contains(folded, b"cookie") {

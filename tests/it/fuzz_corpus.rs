@@ -5,7 +5,7 @@
 //! described in fuzz/README.md.
 
 #[path = "../../fuzz/src/checks.rs"]
-mod checks;
+pub mod checks;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

@@ -19,6 +19,7 @@ mod reopen;
 mod retention;
 mod rotation;
 mod schedule;
+mod secrets;
 mod security;
 mod shippers;
 mod torture;

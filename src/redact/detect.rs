@@ -1,0 +1,851 @@
+//! Value detectors: secrets recognised by what they look like, whatever key
+//! they sit under, or none.
+//!
+//! Every rule is anchored on a distinctive literal (a provider's token
+//! prefix, `://` for URL credentials, `-----BEGIN` for PEM keys, a context
+//! word such as `twilio` for formats without one). One Aho-Corasick pass
+//! (ASCII case-insensitive) over the line finds every anchor; a rule whose
+//! format is case-sensitive then compares the anchor's exact bytes, and a
+//! bounded, linear check (charset, length, boundaries, structure) decides
+//! and returns the span to mask. No regex and no backtracking: each check
+//! reads at most a few hundred bytes around its anchor (a PEM body: up to
+//! [`MAX_PEM`]), so a line costs linear time however it is built.
+//!
+//! The formats follow the providers' published token formats (and what the
+//! public secret-scanner rule sets, gitleaks and trufflehog, key on);
+//! precision comes from the prefix, a minimum length, a charset, a boundary
+//! on both sides, and for context rules a digit-and-letter mix. This module
+//! is pure: no I/O, no state (the multi-line PEM state is the caller's
+//! [`super::Carry`]).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// Longest PEM body searched for its `-----END` in one line.
+pub const MAX_PEM: usize = 64 << 10;
+
+/// How far after a context word a value is looked for.
+const WINDOW: usize = 64;
+
+/// A byte class for token bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Set {
+    /// `A-Za-z0-9`
+    Alnum,
+    /// `A-Za-z0-9_`
+    Word,
+    /// `A-Za-z0-9_-` (base64url)
+    B64Url,
+    /// `A-Za-z0-9+/=` (base64)
+    B64,
+    /// `A-Za-z0-9_-=` (base64url with padding)
+    B64UrlPad,
+    /// `A-Za-z0-9+/` (base64 without padding)
+    B64NoPad,
+    /// `0-9a-fA-F`
+    Hex,
+    /// `0-9a-fA-F-` (UUID-like)
+    HexDash,
+    /// `A-Z0-9`
+    Upper,
+    /// `A-Za-z0-9_.-`
+    Dotted,
+}
+
+fn in_set(set: Set, c: u8) -> bool {
+    match set {
+        Set::Alnum => c.is_ascii_alphanumeric(),
+        Set::Word => c.is_ascii_alphanumeric() || c == b'_',
+        Set::B64Url => c.is_ascii_alphanumeric() || c == b'_' || c == b'-',
+        Set::B64 => c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='),
+        Set::B64UrlPad => c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'='),
+        Set::B64NoPad => c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'),
+        Set::Hex => c.is_ascii_hexdigit(),
+        Set::HexDash => c.is_ascii_hexdigit() || c == b'-',
+        Set::Upper => c.is_ascii_uppercase() || c.is_ascii_digit(),
+        Set::Dotted => c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'),
+    }
+}
+
+/// A rule's own check: the line and the anchor's `[s, e)`; the span to mask.
+type CheckFn = fn(&[u8], usize, usize) -> Option<(usize, usize)>;
+
+/// How a rule decides, given the anchor found at `[s, e)`.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// The anchor is the token's prefix: a run of `set` follows it, and the
+    /// whole token (anchor included) is `min..=max` bytes, not preceded by
+    /// an alphanumeric byte nor followed by one. Masks the whole token.
+    Token {
+        set: Set,
+        min: usize,
+        max: usize,
+        /// The body must hold a digit and a letter.
+        mixed: bool,
+    },
+    /// `name=` (the anchor) as a parameter: preceded by one of `after` (any
+    /// byte when empty); masks the value up to the parameter's end.
+    Param { after: &'static [u8] },
+    /// A context word: masks the first whole run of `set` of `min..=max`
+    /// bytes holding a digit and a letter within [`WINDOW`] bytes after it.
+    Near { set: Set, min: usize, max: usize },
+    /// A URL prefix: masks the rest of the path (a webhook's secret part).
+    Path,
+    /// A check of its own.
+    Custom(CheckFn),
+}
+
+/// One detector.
+#[derive(Debug)]
+pub struct Rule {
+    /// The id counted, shown by `--explain` and turned off by `disable`.
+    pub id: &'static str,
+    anchors: &'static [&'static str],
+    /// Whether the anchors are matched with their exact case.
+    cs: bool,
+    check: Check,
+}
+
+const fn token(
+    id: &'static str,
+    anchors: &'static [&'static str],
+    set: Set,
+    min: usize,
+    max: usize,
+) -> Rule {
+    Rule {
+        id,
+        anchors,
+        cs: true,
+        check: Check::Token {
+            set,
+            min,
+            max,
+            mixed: false,
+        },
+    }
+}
+
+const fn mixed(
+    id: &'static str,
+    anchors: &'static [&'static str],
+    set: Set,
+    min: usize,
+    max: usize,
+) -> Rule {
+    Rule {
+        id,
+        anchors,
+        cs: true,
+        check: Check::Token {
+            set,
+            min,
+            max,
+            mixed: true,
+        },
+    }
+}
+
+const fn param(id: &'static str, anchors: &'static [&'static str], after: &'static [u8]) -> Rule {
+    Rule {
+        id,
+        anchors,
+        cs: false,
+        check: Check::Param { after },
+    }
+}
+
+const fn near(
+    id: &'static str,
+    anchors: &'static [&'static str],
+    set: Set,
+    min: usize,
+    max: usize,
+) -> Rule {
+    Rule {
+        id,
+        anchors,
+        cs: false,
+        check: Check::Near { set, min, max },
+    }
+}
+
+const fn path(id: &'static str, anchors: &'static [&'static str]) -> Rule {
+    Rule {
+        id,
+        anchors,
+        cs: false,
+        check: Check::Path,
+    }
+}
+
+const fn custom(id: &'static str, anchors: &'static [&'static str], cs: bool, f: CheckFn) -> Rule {
+    Rule {
+        id,
+        anchors,
+        cs,
+        check: Check::Custom(f),
+    }
+}
+
+const QUERY: &[u8] = b"?&;";
+
+/// The id of the PEM rule (also counted for the lines of a multi-line block).
+pub const PEM_ID: &str = "private-key";
+
+/// The built-in pack (`[redact] detectors = "default"`).
+pub static RULES: &[Rule] = &[
+    // Cloud.
+    token(
+        "aws-access-key-id",
+        &[
+            "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA",
+            "A3T",
+        ],
+        Set::Upper,
+        20,
+        20,
+    ),
+    near(
+        "aws-secret-access-key",
+        &[
+            "aws_secret",
+            "aws-secret",
+            "awssecret",
+            "aws secret",
+            "secretaccesskey",
+            "secret_access_key",
+        ],
+        Set::B64NoPad,
+        40,
+        40,
+    ),
+    near(
+        "aws-session-token",
+        &[
+            "aws_session_token",
+            "sessiontoken",
+            "session_token",
+            "security-token",
+            "security_token",
+        ],
+        Set::B64,
+        100,
+        4096,
+    ),
+    token(
+        "aws-session-token",
+        &["FwoGZXIvYXdz", "IQoJb3JpZ2luX2Vj"],
+        Set::B64,
+        100,
+        4096,
+    ),
+    param(
+        "aws-presigned-url",
+        &[
+            "x-amz-credential=",
+            "x-amz-signature=",
+            "x-amz-security-token=",
+        ],
+        b"",
+    ),
+    token("gcp-api-key", &["AIza"], Set::B64Url, 39, 39),
+    token(
+        "google-oauth-client-secret",
+        &["GOCSPX-"],
+        Set::B64Url,
+        35,
+        40,
+    ),
+    token(
+        "google-oauth-access-token",
+        &["ya29."],
+        Set::B64Url,
+        30,
+        2048,
+    ),
+    param(
+        "azure-connection-string",
+        &["accountkey=", "sharedaccesskey=", "sharedaccesssignature="],
+        b"",
+    ),
+    param("azure-sas-signature", &["sig="], QUERY),
+    // Code hosts, registries and CI.
+    token(
+        "github-token",
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        Set::Alnum,
+        40,
+        255,
+    ),
+    token(
+        "github-fine-grained-token",
+        &["github_pat_"],
+        Set::Word,
+        40,
+        255,
+    ),
+    token(
+        "gitlab-token",
+        &[
+            "glpat-",
+            "gldt-",
+            "glrt-",
+            "glptt-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+            "glcbt-",
+            "gloas-",
+            "glsoat-",
+            "glffct-",
+            "glwt-",
+            "GR1348941",
+        ],
+        Set::Dotted,
+        25,
+        300,
+    ),
+    token("npm-token", &["npm_"], Set::Alnum, 40, 40),
+    token(
+        "pypi-token",
+        &["pypi-AgEIcHlwaS5vcmc", "pypi-AgENdGVzdC5weXBp"],
+        Set::B64Url,
+        70,
+        500,
+    ),
+    token(
+        "docker-hub-token",
+        &["dckr_pat_", "dckr_oat_"],
+        Set::B64Url,
+        30,
+        200,
+    ),
+    token("huggingface-token", &["hf_"], Set::Alnum, 37, 37),
+    token("huggingface-token", &["api_org_"], Set::Alnum, 42, 42),
+    token("heroku-api-key", &["HRKU-"], Set::B64Url, 30, 200),
+    near("heroku-api-key", &["heroku"], Set::HexDash, 36, 36),
+    token(
+        "vault-token",
+        &["hvs.", "hvb.", "hvr."],
+        Set::B64Url,
+        28,
+        500,
+    ),
+    token("atlassian-api-token", &["ATATT3"], Set::B64UrlPad, 100, 500),
+    token(
+        "digitalocean-token",
+        &["dop_v1_", "doo_v1_", "dor_v1_"],
+        Set::Hex,
+        71,
+        71,
+    ),
+    token("postman-api-key", &["PMAK-"], Set::HexDash, 64, 64),
+    token("grafana-token", &["glc_", "glsa_"], Set::B64, 36, 300),
+    token("databricks-token", &["dapi"], Set::Hex, 36, 36),
+    token("linear-api-key", &["lin_api_"], Set::Alnum, 48, 48),
+    token(
+        "shopify-token",
+        &["shpat_", "shpss_", "shpca_", "shppa_"],
+        Set::Hex,
+        38,
+        38,
+    ),
+    token("age-secret-key", &["AGE-SECRET-KEY-1"], Set::Upper, 74, 74),
+    // Messaging, payments, SaaS and observability.
+    mixed(
+        "slack-token",
+        &[
+            "xoxb-",
+            "xoxp-",
+            "xoxa-",
+            "xoxr-",
+            "xoxs-",
+            "xoxe-",
+            "xoxe.xoxp-",
+            "xapp-",
+        ],
+        Set::B64Url,
+        15,
+        300,
+    ),
+    path(
+        "slack-webhook",
+        &[
+            "hooks.slack.com/services/",
+            "hooks.slack.com/workflows/",
+            "hooks.slack.com/triggers/",
+            "hooks.slack.com\\/services\\/",
+        ],
+    ),
+    custom("telegram-bot-token", &[":AA"], true, telegram),
+    custom(
+        "telegram-bot-token",
+        &["api.telegram.org/bot"],
+        false,
+        telegram_url,
+    ),
+    path(
+        "discord-webhook",
+        &[
+            "discord.com/api/webhooks/",
+            "discordapp.com/api/webhooks/",
+            "discord.com\\/api\\/webhooks\\/",
+        ],
+    ),
+    near("discord-bot-token", &["discord"], Set::Dotted, 50, 100),
+    near("twilio-auth-token", &["twilio"], Set::Hex, 32, 32),
+    custom("sendgrid-api-key", &["SG."], true, sendgrid),
+    token("mailgun-api-key", &["key-"], Set::Hex, 36, 36),
+    near("mailgun-api-key", &["mailgun"], Set::HexDash, 32, 50),
+    token(
+        "stripe-secret-key",
+        &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"],
+        Set::Alnum,
+        24,
+        255,
+    ),
+    mixed("openai-anthropic-key", &["sk-"], Set::B64Url, 32, 300),
+    token(
+        "square-token",
+        &["sq0csp-", "sq0atp-", "EAAAE"],
+        Set::B64Url,
+        30,
+        100,
+    ),
+    near(
+        "datadog-api-key",
+        &[
+            "datadog",
+            "dd_api_key",
+            "dd-api-key",
+            "dd_app_key",
+            "dd-application-key",
+            "dd_application_key",
+        ],
+        Set::Hex,
+        32,
+        40,
+    ),
+    token("newrelic-key", &["NRAK-"], Set::Upper, 32, 32),
+    token("newrelic-key", &["NRII-", "NRAA-"], Set::B64Url, 25, 100),
+    token("newrelic-key", &["NRJS-"], Set::Hex, 24, 24),
+    token("sentry-token", &["sntrys_"], Set::B64, 50, 500),
+    token("sentry-token", &["sntryu_"], Set::Hex, 71, 71),
+    near("pagerduty-key", &["pagerduty"], Set::B64NoPad, 20, 32),
+    token(
+        "plaid-access-token",
+        &[
+            "access-production-",
+            "access-sandbox-",
+            "access-development-",
+        ],
+        Set::HexDash,
+        51,
+        56,
+    ),
+    // Tokens of any issuer.
+    custom("jwt", &["eyJ"], true, jwt),
+    custom("jwt", &["ZXlK"], true, jwt_base64),
+    custom(PEM_ID, &["-----BEGIN"], true, pem),
+    custom(
+        "url-credentials",
+        &["://", ":\\/\\/"],
+        true,
+        url_credentials,
+    ),
+    // Trading.
+    custom("fix-password", &["554=", "925="], true, fix_password),
+    param("url-signature", &["signature="], QUERY),
+];
+
+/// Whether `c` may sit right before a token (nothing that would make the
+/// token's prefix the tail of a longer word).
+fn left_ok(b: &[u8], s: usize) -> bool {
+    s == 0 || !b[s - 1].is_ascii_alphanumeric()
+}
+
+/// The end of the run of `set` starting at `i`, reading at most `max` bytes.
+fn run(b: &[u8], i: usize, set: Set, max: usize) -> usize {
+    let lim = b.len().min(i.saturating_add(max));
+    let mut j = i;
+    while j < lim && in_set(set, b[j]) {
+        j += 1;
+    }
+    j
+}
+
+fn has_digit_and_letter(t: &[u8]) -> bool {
+    t.iter().any(u8::is_ascii_digit) && t.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// Where a parameter value, path or unquoted value ends.
+fn value_end(b: &[u8], i: usize, extra: &[u8]) -> usize {
+    let mut j = i;
+    while j < b.len() {
+        let c = b[j];
+        if c.is_ascii_whitespace()
+            || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'`')
+            || extra.contains(&c)
+        {
+            break;
+        }
+        // A JSON escape other than `\/` ends it too (`\"`, `\n`, `\u…`).
+        if c == b'\\' && b.get(j + 1) != Some(&b'/') {
+            break;
+        }
+        j += 1;
+    }
+    j
+}
+
+impl Check {
+    fn apply(&self, b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+        match *self {
+            Check::Token {
+                set,
+                min,
+                max,
+                mixed,
+            } => {
+                if !left_ok(b, s) {
+                    return None;
+                }
+                let end = run(b, e, set, max + 1 - (e - s).min(max));
+                let len = end - s;
+                let right_ok = end == b.len() || !b[end].is_ascii_alphanumeric();
+                let body = &b[e..end];
+                (len >= min && len <= max && right_ok && (!mixed || has_digit_and_letter(body)))
+                    .then_some((s, end))
+            }
+            Check::Param { after } => {
+                if !after.is_empty() && (s == 0 || !after.contains(&b[s - 1])) {
+                    return None;
+                }
+                let end = value_end(b, e, b"&;#,)");
+                (end > e).then_some((e, end))
+            }
+            Check::Near { set, min, max } => {
+                let lim = b.len().min(e + WINDOW);
+                let mut i = e;
+                while i < lim {
+                    if !in_set(set, b[i]) {
+                        i += 1;
+                        continue;
+                    }
+                    let end = run(b, i, set, max + 1);
+                    let mut start = i;
+                    // A `key=` before the value is not part of it.
+                    while start < end && b[start] == b'=' {
+                        start += 1;
+                    }
+                    let t = &b[start..end];
+                    let whole = end == b.len() || !b[end].is_ascii_alphanumeric();
+                    let shaped = set != Set::HexDash || t.len() != 36 || is_uuid(t);
+                    if t.len() >= min
+                        && t.len() <= max
+                        && whole
+                        && has_digit_and_letter(t)
+                        && shaped
+                    {
+                        return Some((start, end));
+                    }
+                    i = end.max(i + 1);
+                }
+                None
+            }
+            Check::Path => {
+                let end = value_end(b, e, b"?#");
+                (end > e).then_some((e, end))
+            }
+            Check::Custom(f) => f(b, s, e),
+        }
+    }
+}
+
+fn is_uuid(t: &[u8]) -> bool {
+    t.len() == 36
+        && t.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// `123456789:AAH…` (bot id, colon, 35 base64url bytes); the anchor is `:AA`.
+fn telegram(b: &[u8], s: usize, _e: usize) -> Option<(usize, usize)> {
+    let mut d = s;
+    while d > 0 && s - d < 12 && b[d - 1].is_ascii_digit() {
+        d -= 1;
+    }
+    let digits = s - d;
+    let before_ok = left_ok(b, d) || (d >= 3 && b[d - 3..d].eq_ignore_ascii_case(b"bot"));
+    if !(5..=12).contains(&digits) || !before_ok {
+        return None;
+    }
+    let end = run(b, s + 1, Set::B64Url, 80);
+    let tail = end - (s + 1);
+    let right_ok = end == b.len() || !b[end].is_ascii_alphanumeric();
+    ((30..=80).contains(&tail) && right_ok).then_some((d, end))
+}
+
+/// `api.telegram.org/bot<token>/…`: the path segment after `bot`.
+fn telegram_url(b: &[u8], _s: usize, e: usize) -> Option<(usize, usize)> {
+    let end = value_end(b, e, b"/?#");
+    (end > e).then_some((e, end))
+}
+
+/// `SG.<16–32>.<30+>` (base64url segments).
+fn sendgrid(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    if !left_ok(b, s) {
+        return None;
+    }
+    let m = run(b, e, Set::B64Url, 33);
+    if !(16..=32).contains(&(m - e)) || b.get(m) != Some(&b'.') {
+        return None;
+    }
+    let end = run(b, m + 1, Set::B64Url, 100);
+    (end - (m + 1) >= 30).then_some((s, end))
+}
+
+/// A JWT (or JWS/JWE): base64url segments joined by dots, the first two
+/// JSON objects (`eyJ`), the signature possibly empty (`alg: none`).
+fn jwt(b: &[u8], s: usize, _e: usize) -> Option<(usize, usize)> {
+    if s > 0 && in_set(Set::B64Url, b[s - 1]) {
+        return None;
+    }
+    let h = run(b, s, Set::B64Url, 4096);
+    if h - s < 10 || b.get(h) != Some(&b'.') || !b[h + 1..].starts_with(b"eyJ") {
+        return None;
+    }
+    let mut end = run(b, h + 1, Set::B64Url, 16384);
+    if end - (h + 1) < 10 || b.get(end) != Some(&b'.') {
+        return None;
+    }
+    // The signature (and, for a JWE, further segments).
+    for _ in 0..4 {
+        if b.get(end) != Some(&b'.') {
+            break;
+        }
+        end = run(b, end + 1, Set::B64Url, 16384);
+    }
+    Some((s, end))
+}
+
+/// A JWT wrapped in standard base64: `ZXlK` is base64 of `eyJ`.
+fn jwt_base64(b: &[u8], s: usize, _e: usize) -> Option<(usize, usize)> {
+    if !left_ok(b, s) {
+        return None;
+    }
+    let end = run(b, s, Set::B64, 32768);
+    if end - s < 40 {
+        return None;
+    }
+    let head = decode_base64(&b[s..s + 60.min(end - s) / 4 * 4]);
+    let ok = head.starts_with(b"eyJ")
+        && head.contains(&b'.')
+        && head.iter().all(|c| in_set(Set::B64Url, *c) || *c == b'.');
+    ok.then_some((s, end))
+}
+
+fn decode_base64(t: &[u8]) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(t.len() / 4 * 3);
+    for q in t.chunks_exact(4) {
+        let (Some(a), Some(b2), Some(c), Some(d)) = (val(q[0]), val(q[1]), val(q[2]), val(q[3]))
+        else {
+            break;
+        };
+        let n = a << 18 | b2 << 12 | c << 6 | d;
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    out
+}
+
+/// The end of a `-----BEGIN … PRIVATE KEY-----` header starting at `s`.
+pub fn pem_header_end(b: &[u8], s: usize) -> Option<usize> {
+    let rest = &b[s..b.len().min(s + 80)];
+    let close = memchr::memmem::find(&rest[10..], b"-----")? + 10;
+    let label = &rest[10..close];
+    let private = memchr::memmem::find(label, b"PRIVATE KEY").is_some();
+    let shaped = label
+        .iter()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b' ');
+    (private && shaped).then_some(s + close + 5)
+}
+
+/// A private key in PEM form within one line (its newlines escaped in a
+/// JSON string, or joined by a logger): masks the body from the header to
+/// `-----END`, or to the end of the line when there is none.
+fn pem(b: &[u8], s: usize, _e: usize) -> Option<(usize, usize)> {
+    let h = pem_header_end(b, s)?;
+    let lim = b.len().min(h + MAX_PEM);
+    let end = memchr::memmem::find(&b[h..lim], b"-----END").map_or(lim, |i| h + i);
+    (end > h).then_some((h, end))
+}
+
+/// `scheme://user:password@host`: masks the password; `https://token@host`
+/// (and `git`, `ssh` … with a token-shaped userinfo) masks the token. The
+/// host is after the last `@` before the path, so a raw `@` or `:` in the
+/// password stays in the mask; a `:digits/` port is not a password.
+fn url_credentials(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    // The scheme: letters, digits, `+.-`, starting with a letter.
+    let mut k = s;
+    while k > 0
+        && s - k < 32
+        && (b[k - 1].is_ascii_alphanumeric() || matches!(b[k - 1], b'+' | b'.' | b'-'))
+    {
+        k -= 1;
+    }
+    if k == s || !b[k].is_ascii_alphabetic() {
+        return None;
+    }
+    let scheme = &b[k..s];
+    // The authority candidate: up to whitespace, a quote, `?` or `#`.
+    let lim = b.len().min(e + 512);
+    let mut end = e;
+    while end < lim {
+        let c = b[end];
+        if c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'`' | b'?' | b'#') {
+            break;
+        }
+        if c == b'\\' && b.get(end + 1) != Some(&b'/') {
+            break;
+        }
+        end += 1;
+    }
+    let at = e + memchr::memrchr(b'@', &b[e..end])?;
+    let info = &b[e..at];
+    if info.is_empty() {
+        return None;
+    }
+    match memchr::memchr(b':', info) {
+        Some(c) => {
+            let pass = &info[c + 1..];
+            if pass.is_empty() {
+                return None;
+            }
+            // `host:8080/path@x`: a port, then a path with an `@` in it.
+            let digits = pass.iter().take_while(|d| d.is_ascii_digit()).count();
+            if digits > 0 && matches!(pass.get(digits), Some(b'/') | Some(b'\\')) {
+                return None;
+            }
+            Some((e + c + 1, at))
+        }
+        None => {
+            // Token-only userinfo; a `/` means the `@` is in the path.
+            let token_scheme = scheme.eq_ignore_ascii_case(b"https")
+                || scheme.eq_ignore_ascii_case(b"http")
+                || scheme.eq_ignore_ascii_case(b"git")
+                || scheme.eq_ignore_ascii_case(b"git+https")
+                || scheme.eq_ignore_ascii_case(b"ssh");
+            let shaped = info.len() >= 16 && has_digit_and_letter(info);
+            let plain = !info.contains(&b'/') && !info.contains(&b'\\');
+            (token_scheme && shaped && plain).then_some((e, at))
+        }
+    }
+}
+
+/// FIX tags 554 (Password) and 925 (NewPassword): the tag after a field
+/// delimiter (SOH, `|`, `^`) or at the start; masks the value.
+fn fix_password(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    if s > 0 && !matches!(b[s - 1], 0x01 | b'|' | b'^' | b' ') {
+        return None;
+    }
+    let mut end = e;
+    while end < b.len() && !matches!(b[end], 0x01 | b'|' | b'^' | b'\n') {
+        end += 1;
+    }
+    (end > e).then_some((e, end))
+}
+
+/// The compiled pack: the enabled rules and one automaton over their anchors.
+#[derive(Debug)]
+pub struct Detectors {
+    ac: Option<AhoCorasick>,
+    /// Per automaton pattern: (rule index into `RULES`, anchor bytes).
+    pats: Vec<(usize, &'static [u8])>,
+}
+
+/// A span to mask and the rule that found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub rule: usize,
+}
+
+/// Every rule id, once, in pack order.
+pub fn ids() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for r in RULES {
+        if !v.contains(&r.id) {
+            v.push(r.id);
+        }
+    }
+    v
+}
+
+impl Detectors {
+    /// The pack without the rules in `disable` (`enabled = false`: none).
+    pub fn new(enabled: bool, disable: &[String]) -> Detectors {
+        let mut pats = Vec::new();
+        if enabled {
+            for (i, r) in RULES.iter().enumerate() {
+                if disable.iter().any(|d| d == r.id) {
+                    continue;
+                }
+                for a in r.anchors {
+                    pats.push((i, a.as_bytes()));
+                }
+            }
+        }
+        let ac = (!pats.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(pats.iter().map(|(_, a)| a))
+                .expect("detector anchors are a few short literals")
+        });
+        Detectors { ac, pats }
+    }
+
+    /// Whether `b` holds any anchor (the fast path's question).
+    pub fn any_anchor(&self, b: &[u8]) -> bool {
+        self.ac.as_ref().is_some_and(|ac| ac.is_match(b))
+    }
+
+    /// Every span a rule masks in `b`, in order of start, overlapping ones
+    /// kept (the caller merges them).
+    pub fn scan(&self, b: &[u8], hits: &mut Vec<Hit>) {
+        let Some(ac) = &self.ac else {
+            return;
+        };
+        for m in ac.find_overlapping_iter(b) {
+            let (rule, anchor) = self.pats[m.pattern().as_usize()];
+            let r = &RULES[rule];
+            if r.cs && &b[m.start()..m.end()] != anchor {
+                continue;
+            }
+            if let Some((start, end)) = r.check.apply(b, m.start(), m.end()) {
+                if end > start {
+                    hits.push(Hit { start, end, rule });
+                }
+            }
+        }
+        hits.sort_unstable_by_key(|h| (h.start, h.end));
+    }
+}
+
+#[cfg(test)]
+mod tests;
