@@ -45,13 +45,21 @@
 //!   but serde_json stops it at depth 128 and the line falls back to the
 //!   text rules.)
 //! * *Fast path.* Most log lines contain no secret. One Aho-Corasick pass
-//!   (ASCII case-insensitive) over the line looks for the words of the
-//!   configured keys (each key split on `_`, `-` and camel-case boundaries,
-//!   plus the folded key), `\u` (an escaped key), `authorization` and
-//!   `cookie`. A line is sent to the JSON/text passes only when it holds every
-//!   word of at least one key (or the folded key, or one of the three
-//!   always-needles); every other line is copied through untouched (patterns,
-//!   if configured, are still checked with one `RegexSet` pass).
+//!   (ASCII case-insensitive, a DFA, overlapping) over the line looks for
+//!   the words of the configured keys (each key split on `_`, `-` and
+//!   camel-case boundaries, plus the folded key), `\u` (an escaped key),
+//!   `authorization` and `cookie`, and at the same time for the value
+//!   detectors' anchors ([`detect`]). A line is sent to the JSON/text passes
+//!   only when it holds every word of at least one key (or the folded key,
+//!   or one of the three always-needles; a key of four letters or fewer
+//!   counts only as a whole segment of a word); a line whose anchors all
+//!   fail their checks, or that has none, is copied through untouched
+//!   (patterns, if configured, are still checked with one `RegexSet` pass).
+//! * **Value detectors** ([`detect`]): secrets recognised by their shape
+//!   (provider token formats, URL credentials, JWTs, PEM private keys, FIX
+//!   passwords), whatever key they sit under; masked with the patterns'
+//!   JSON-aware placement. A private key over several lines is masked by
+//!   [`Redactor::redact_carry`] through the stream's [`Carry`].
 //!
 //! # Known limitations
 //!
@@ -141,6 +149,21 @@ struct Key {
     segment: bool,
 }
 
+/// Whether `b[s..e]` is a whole segment of the word around it (see
+/// [`has_segment`]): no letter continues it on either side, except across
+/// a lower-to-upper case change.
+fn segment_at(b: &[u8], s: usize, e: usize) -> bool {
+    let left = s == 0 || {
+        let (p, c) = (b[s - 1], b[s]);
+        !p.is_ascii_alphabetic() || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+    };
+    let right = e >= b.len() || {
+        let (p, c) = (b[e - 1], b[e]);
+        !c.is_ascii_alphabetic() || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+    };
+    left && right
+}
+
 /// Whether one of `name`'s segments (split at bytes that are not letters or
 /// digits, at lower-to-upper case changes and between letters and digits)
 /// is `seg` (lowercase), ignoring case.
@@ -188,6 +211,9 @@ pub struct Redactor {
     needle_count: usize,
     /// Needles that send a line to the slow path on their own.
     always_needles: Vec<usize>,
+    /// By needle id: the needle is a segment key's, and counts only where
+    /// it is a whole segment of a word ("pass" in `DB_PASS`, not `passed`).
+    segment_needles: Vec<bool>,
     patterns: Vec<regex::bytes::Regex>,
     pattern_set: Option<regex::bytes::RegexSet>,
     /// The value detectors, and each rule's count name (by rule index).
@@ -304,6 +330,10 @@ impl Redactor {
             needle_id("cookie"),
         ];
         let needle_count = needles.len();
+        let mut segment_needles = vec![false; needle_count];
+        for k in keys.iter().filter(|k| k.segment) {
+            segment_needles[k.folded_needle] = true;
+        }
         let mut name_id = |s: String| -> NameId {
             match names.iter().position(|n| *n == s) {
                 Some(i) => i,
@@ -322,13 +352,23 @@ impl Redactor {
             .iter()
             .map(|r| name_id(r.id.to_string()))
             .collect();
-        let detectors = detect::Detectors::new(cfg.detectors, &cfg.disable);
         let pem_blocks = cfg.detectors && !cfg.disable.iter().any(|d| d == detect::PEM_ID);
         let pem_name = name_id(detect::PEM_ID.to_string());
+        let detectors = detect::Detectors::new(cfg.detectors, &cfg.disable);
+        // One automaton for the first pass over every line: the key needles
+        // (ids below `needle_count`), then the detectors' anchors.
+        let first: Vec<Vec<u8>> = needles
+            .iter()
+            .map(|n| n.as_bytes().to_vec())
+            .chain(detectors.anchors().map(<[u8]>::to_vec))
+            .collect();
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .build(&needles)
+            // A DFA: one transition per byte, however many needles and
+            // overlaps (the tables stay small: a few hundred short literals).
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&first)
             .expect("prefilter needles are a few short literals");
         let pattern_set = if cfg.patterns.is_empty() {
             None
@@ -349,6 +389,7 @@ impl Redactor {
             prefilter,
             needle_count,
             always_needles,
+            segment_needles,
             patterns: cfg.patterns.clone(),
             pattern_set,
             detectors,
@@ -439,12 +480,17 @@ impl Redactor {
 
     fn redact_line(&self, line: &[u8], out: &mut Vec<u8>, counts: &mut Counts) {
         counts.lines += 1;
-        let keys = self.needs_key_pass(line);
+        // Detector hits on the line as it is; after a key pass, on its output.
+        let mut found = Vec::new();
+        let keys = self.first_pass(line, &mut found);
         let pats = self.needs_pattern_pass(line);
-        let dets = self.detectors.any_anchor(line);
-        if !keys && !pats && !dets {
-            out.extend_from_slice(line);
-            return;
+        if !keys {
+            if !pats && found.is_empty() {
+                out.extend_from_slice(line);
+                return;
+            }
+        } else {
+            found.clear();
         }
         let mut hits = 0u64;
         let mut json_ok = false;
@@ -465,15 +511,17 @@ impl Redactor {
             hits += text::run(
                 self, input, json_ok, &json_prot, &mut stage, &mut prot, counts,
             );
+            self.detectors.scan(&stage, &mut found);
             &stage
         } else {
-            if json::as_json_text(line).is_some_and(json::is_valid) {
-                json_ok = true;
-            }
             line
         };
-        if pats || dets {
-            hits += self.apply_spans(buf, &prot, json_ok, pats, dets, out, counts);
+        if pats || !found.is_empty() {
+            if !keys {
+                // Where masks go depends on whether the line is JSON.
+                json_ok = json::as_json_text(line).is_some_and(json::is_valid);
+            }
+            hits += self.apply_spans(buf, &prot, json_ok, pats, &found, out, counts);
         } else {
             out.extend_from_slice(buf);
         }
@@ -482,45 +530,58 @@ impl Redactor {
         }
     }
 
-    /// The prefilter: can `line` hold a sensitive key or header at all?
-    /// One accelerated leftmost scan, stopping at the first needle that
-    /// completes a key (most lines with a secret stop at their first key).
-    fn needs_key_pass(&self, line: &[u8]) -> bool {
-        if self.needle_count > 128 {
-            return self.needs_key_pass_overlapping(line);
-        }
-        let mut found: u128 = 0;
-        for m in self.prefilter.find_iter(line) {
-            let id = m.pattern().as_usize();
-            if self.always_needles.contains(&id) {
-                return true;
-            }
-            found |= 1 << id;
-            let complete = self.keys.iter().any(|k| {
-                found & (1 << k.folded_needle) != 0
-                    || k.word_needles.iter().all(|&w| found & (1 << w) != 0)
-            });
-            if complete {
-                return true;
-            }
-        }
-        // Leftmost matching can hide a needle inside another one; when some
-        // needle was seen, settle it with the overlapping scan.
-        found != 0 && self.needs_key_pass_overlapping(line)
-    }
-
-    fn needs_key_pass_overlapping(&self, line: &[u8]) -> bool {
-        let mut found = vec![false; self.needle_count];
+    /// The first pass over a line, one overlapping scan of one automaton:
+    /// whether the line can hold a sensitive key or header at all (it holds
+    /// every word of a key, or its folded form, or an always-needle), and
+    /// the detectors' hits in it.
+    fn first_pass(&self, line: &[u8], hits: &mut Vec<detect::Hit>) -> bool {
+        let n = self.needle_count;
+        let mut small: u128 = 0;
+        let mut big = if n > 128 { vec![false; n] } else { Vec::new() };
+        let mut always = false;
+        let mut any = false;
         for m in self.prefilter.find_overlapping_iter(line) {
             let id = m.pattern().as_usize();
-            if self.always_needles.contains(&id) {
-                return true;
+            if id >= n {
+                if let Some(h) = self.detectors.check(id - n, line, m.start(), m.end()) {
+                    hits.push(h);
+                }
+                continue;
             }
-            found[id] = true;
+            if always {
+                continue;
+            }
+            if self.always_needles.contains(&id) {
+                always = true;
+                continue;
+            }
+            if self.segment_needles[id] && !segment_at(line, m.start(), m.end()) {
+                continue;
+            }
+            any = true;
+            if n > 128 {
+                big[id] = true;
+            } else {
+                small |= 1 << id;
+            }
         }
+        hits.sort_unstable_by_key(|h| (h.start, h.end));
+        if always {
+            return true;
+        }
+        if !any {
+            return false;
+        }
+        let seen = |id: usize| {
+            if n > 128 {
+                big[id]
+            } else {
+                small & (1 << id) != 0
+            }
+        };
         self.keys
             .iter()
-            .any(|k| found[k.folded_needle] || k.word_needles.iter().all(|&w| found[w]))
+            .any(|k| seen(k.folded_needle) || k.word_needles.iter().all(|&w| seen(w)))
     }
 
     /// Whether a value detector's anchor occurs in `line` (only such a line,
@@ -638,7 +699,7 @@ impl Redactor {
     }
 
     /// Masks every match of every pattern (`pats`) and every detector hit
-    /// (`dets`) in `buf`, except those wholly inside an earlier mask
+    /// (`found`, in `buf`) in `buf`, except those wholly inside an earlier mask
     /// (`prot`), and appends the result to `out`.
     #[allow(clippy::too_many_arguments)]
     fn apply_spans(
@@ -647,7 +708,7 @@ impl Redactor {
         prot: &[(usize, usize)],
         json_ok: bool,
         pats: bool,
-        dets: bool,
+        found: &[detect::Hit],
         out: &mut Vec<u8>,
         counts: &mut Counts,
     ) -> u64 {
@@ -667,13 +728,9 @@ impl Redactor {
                 }
             }
         }
-        if dets {
-            let mut hits = Vec::new();
-            self.detectors.scan(buf, &mut hits);
-            for h in hits {
-                if !inside(h.start, h.end) {
-                    ms.push((h.start, h.end, self.detector_names[h.rule]));
-                }
+        for h in found {
+            if !inside(h.start, h.end) {
+                ms.push((h.start, h.end, self.detector_names[h.rule]));
             }
         }
         if ms.is_empty() {
