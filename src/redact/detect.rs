@@ -686,11 +686,18 @@ pub fn pem_header_end(b: &[u8], s: usize) -> Option<usize> {
 
 /// A private key in PEM form within one line (its newlines escaped in a
 /// JSON string, or joined by a logger): masks the body from the header to
-/// `-----END`, or to the end of the line when there is none.
+/// `-----END` (looked for within [`MAX_PEM`] bytes); without one, to the end
+/// of the string it sits in (an unescaped `"`) or of the line: fail closed.
 fn pem(b: &[u8], s: usize, _e: usize) -> Option<(usize, usize)> {
     let h = pem_header_end(b, s)?;
     let lim = b.len().min(h + MAX_PEM);
-    let end = memchr::memmem::find(&b[h..lim], b"-----END").map_or(lim, |i| h + i);
+    let end = match memchr::memmem::find(&b[h..lim], b"-----END") {
+        Some(i) => h + i,
+        None => memchr::memchr_iter(b'"', &b[h..])
+            .map(|i| h + i)
+            .find(|&q| q == h || b[q - 1] != b'\\')
+            .unwrap_or(b.len()),
+    };
     (end > h).then_some((h, end))
 }
 
@@ -853,8 +860,17 @@ impl Detectors {
         let Some(ac) = &self.ac else {
             return;
         };
+        // An anchor starting inside the span of the hit that reaches
+        // furthest adds nothing (and a line of repeated anchors stays linear).
+        let mut covered = (0, 0);
         for m in ac.find_overlapping_iter(b) {
+            if (covered.0..covered.1).contains(&m.start()) {
+                continue;
+            }
             if let Some(h) = self.check(m.pattern().as_usize(), b, m.start(), m.end()) {
+                if h.end > covered.1 {
+                    covered = (h.start, h.end);
+                }
                 hits.push(h);
             }
         }

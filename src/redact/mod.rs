@@ -540,11 +540,19 @@ impl Redactor {
         let mut big = if n > 128 { vec![false; n] } else { Vec::new() };
         let mut always = false;
         let mut any = false;
+        let mut covered = (0, 0);
         for m in self.prefilter.find_overlapping_iter(line) {
             let id = m.pattern().as_usize();
             if id >= n {
-                if let Some(h) = self.detectors.check(id - n, line, m.start(), m.end()) {
-                    hits.push(h);
+                // An anchor inside a span already to be masked adds nothing
+                // (and a line of repeated anchors stays linear).
+                if !(covered.0..covered.1).contains(&m.start()) {
+                    if let Some(h) = self.detectors.check(id - n, line, m.start(), m.end()) {
+                        if h.end > covered.1 {
+                            covered = (h.start, h.end);
+                        }
+                        hits.push(h);
+                    }
                 }
                 continue;
             }

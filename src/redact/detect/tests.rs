@@ -282,3 +282,20 @@ mod props {
         }
     }
 }
+
+/// A megabyte of repeated anchors: every secret in it masked, in linear
+/// time (each check is bounded, and an anchor inside a span already found
+/// is not checked again; the fuzz targets' time limit guards the cost).
+#[test]
+fn a_megabyte_of_anchors_is_masked() {
+    let r = redactor(true);
+    let pem = "-----BEGIN RSA PRIVATE KEY-----QUJDREVG".repeat(30_000);
+    let (out, _) = red(&r, &pem);
+    assert!(!out.contains("QUJDREVG"));
+    let urls = "redis://u:s3cretpw@h ".repeat(50_000);
+    let (out, c) = red(&r, &urls);
+    assert!(!out.contains("s3cretpw"));
+    assert_eq!(c.by_key.get("url-credentials"), Some(&50_000));
+    let jwts = "eyJ".repeat(300_000);
+    assert_eq!(red(&r, &jwts).0, jwts);
+}
