@@ -350,11 +350,10 @@ impl Cutter {
             // A hook the cut relies on but cannot use is a failure of its own.
             let refused = hook_refused(check.as_ref(), &facts, &choice);
             if let Some(why) = &refused {
+                let r = Record::failed(now, "reopen", why).source(&src.name);
                 journal(
                     &self.journal,
-                    Record::failed(now, "reopen", why)
-                        .source(&src.name)
-                        .resource(&path, Some(meta.ino), Some(meta.size)),
+                    r.resource(&path, Some(meta.ino), Some(meta.size)),
                 );
             }
             let spec = CutSpec {
@@ -420,25 +419,7 @@ impl Cutter {
             };
             match done {
                 Ok(mut cut) => {
-                    match cut.reopen.take() {
-                        Some(Ok(what)) => cut.reason = format!("{}; {what}", cut.reason),
-                        Some(Err(e)) => {
-                            cut.reason = format!("{}; {e}", cut.reason);
-                            journal(
-                                &self.journal,
-                                Record::failed(now, "reopen", &e)
-                                    .source(&src.name)
-                                    .resource(&path, Some(meta.ino), Some(meta.size)),
-                            );
-                        }
-                        None => {}
-                    }
-                    if let (Some(why), rotate::Strategy::Rename) = (&refused, cut.strategy) {
-                        cut.reason = format!("{}; not fired: {why}", cut.reason);
-                    }
-                    if !crate::reopen::is_hook_problem(&cut.reason) {
-                        crate::metrics::global().clear_error(&src.name, "reopen");
-                    }
+                    self.hook_outcome(src, &path, &meta, &mut cut, refused.as_deref(), now);
                     report.cuts += 1;
                     report.lines.push(cut.line);
                     crate::metrics::global()
@@ -493,6 +474,41 @@ fn holds_nothing(dir: &SafeDir, name: &str) -> bool {
     dir.open_read(name)
         .and_then(|f| crate::sparse::only_nuls(&f, NUL_CHECK_LIMIT))
         .unwrap_or(false)
+}
+
+impl Cutter {
+    /// What the reopen hook did at a cut, into its reason: journaled as a
+    /// failed `reopen` record if it failed; a cut without a hook problem
+    /// clears the source's last reopen error.
+    fn hook_outcome(
+        &self,
+        src: &Source,
+        path: &std::path::Path,
+        meta: &crate::safe_dir::Meta,
+        cut: &mut Done,
+        refused: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
+        match cut.reopen.take() {
+            Some(Ok(what)) => cut.reason = format!("{}; {what}", cut.reason),
+            Some(Err(e)) => {
+                cut.reason = format!("{}; {e}", cut.reason);
+                journal(
+                    &self.journal,
+                    Record::failed(now, "reopen", &e)
+                        .source(&src.name)
+                        .resource(path, Some(meta.ino), Some(meta.size)),
+                );
+            }
+            None => {}
+        }
+        if let (Some(why), rotate::Strategy::Rename) = (refused, cut.strategy) {
+            cut.reason = format!("{}; not fired: {why}", cut.reason);
+        }
+        if !crate::reopen::is_hook_problem(&cut.reason) {
+            crate::metrics::global().clear_error(&src.name, "reopen");
+        }
+    }
 }
 
 /// A finished cut, either mode, as the pass reports and journals it.

@@ -29,27 +29,9 @@ use raw::{RawDropIn, RawMain, RawPolicy, RawSource, S};
 pub const DEFAULT_PATH: &str = "/etc/logwarden/logwarden.toml";
 
 /// Keys whose values are masked when `[redact] keys` is not given.
-pub const DEFAULT_REDACT_KEYS: &[&str] = &[
-    "password",
-    "passwd",
-    "token",
-    "secret",
-    "api_key",
-    "apikey",
-    "access_token",
-    "refresh_token",
-    "authorization",
-    "cookie",
-    "private_key",
-    "passphrase",
-    "credential",
-    "sessionid",
-    // Four letters or fewer: matched only as a whole segment of a name
-    // (`DB_PASS`, `dbPwd`; not `passenger`, `bypass`).
-    "pass",
-    "pwd",
-    "dsn",
-];
+pub use crate::redact::DEFAULT_KEYS as DEFAULT_REDACT_KEYS;
+/// `[redact]`, resolved: the redactor's own settings type.
+pub use crate::redact::{Mask, Redact};
 
 /// One thing wrong with the config, located in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,26 +169,6 @@ impl Source {
             && self.include.is_match(file_name)
             && !self.exclude.is_match(file_name)
     }
-}
-
-/// The mask written in place of a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mask {
-    Text(String),
-    Sha256,
-}
-
-/// `[redact]`, resolved (used by the mirror pipeline).
-#[derive(Debug, Clone)]
-pub struct Redact {
-    pub keys: Vec<String>,
-    /// Whether the built-in value detectors run (`detectors = "default"`).
-    pub detectors: bool,
-    /// Detector rule ids turned off.
-    pub disable: Vec<String>,
-    pub patterns: Vec<regex::bytes::Regex>,
-    pub mask: Mask,
-    pub max_line_bytes: u64,
 }
 
 /// A mirror must not land in a watched directory (it would be tailed into

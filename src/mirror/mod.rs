@@ -738,12 +738,22 @@ impl Pipeline {
                     Ok(f) if safe_dir::fstat(&f).is_ok_and(|m| Identity::from(&m) == id) => {
                         match Tailer::new(f, name.clone(), 0, max_line) {
                             Ok(t) => {
+                                // A private key block open in the file this
+                                // one replaces (renamed mid-block) goes on
+                                // here: keep masking (fail closed).
+                                let carry = pipe
+                                    .inputs
+                                    .iter()
+                                    .filter(|i| i.base == *name && i.draining_since.is_some())
+                                    .map(|i| i.carry)
+                                    .find(|c| c.pem_lines > 0)
+                                    .unwrap_or_default();
                                 pipe.inputs.push(Input {
                                     base: name.clone(),
                                     t,
                                     draining_since: None,
                                     nag: None,
-                                    carry: Carry::default(),
+                                    carry,
                                     shift: None,
                                     behind_since: None,
                                 });

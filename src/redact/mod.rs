@@ -2,7 +2,7 @@
 //!
 //! `logwarden` ships application logs somewhere else; before a line leaves
 //! the host, this module masks what looks like a credential in it. A
-//! [`Redactor`] is built once per configuration ([`crate::config::Redact`])
+//! [`Redactor`] is built once per configuration ([`Redact`])
 //! and then applied to every line with [`Redactor::redact`]; it is `Send +
 //! Sync` and keeps no state between lines.
 //!
@@ -81,6 +81,7 @@
 
 pub mod detect;
 mod json;
+mod settings;
 mod text;
 
 #[cfg(test)]
@@ -94,10 +95,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Mask, Redact};
-
-/// The keys `redact.keys` defaults to.
-pub use crate::config::DEFAULT_REDACT_KEYS as DEFAULT_KEYS;
+pub use settings::{Mask, Redact, DEFAULT_KEYS};
 
 /// Per-line statistics, summed with [`Counts::add`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{Mask, Redact};
+use crate::redact::{Mask, Redact};
 use proptest::prelude::*;
 
 fn cfg_with(keys: &[&str], patterns: &[&str], mask: Mask) -> Redact {

@@ -168,3 +168,44 @@ fn explain_and_check_show_the_detectors() {
     );
     assert!(check.contains("disabled:  stripe-secret-key"), "{check}");
 }
+
+/// A private key block cut in two by a rename: its rest, written to the
+/// new file, is masked too.
+#[test]
+fn a_private_key_split_by_a_cut_stays_masked() {
+    let env = Env::new();
+    env.mirror_config("", "");
+    let log = env.log("app.log");
+    let mut d = env.daemon();
+    append(
+        &log,
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFIRSTHALFOFTHEKEYBODY0000\n",
+    );
+    assert!(wait_for(Duration::from_secs(10), || env
+        .mirror_lines("app.log")
+        >= 2));
+    let out = env.run(&["rotate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wait_for(Duration::from_secs(10), || !log.exists()));
+    append(
+        &log,
+        "AwEHoUQDQgAESECONDHALFOFTHEKEYBODY11\n-----END EC PRIVATE KEY-----\nafter the key\n",
+    );
+    assert!(wait_for(Duration::from_secs(10), || {
+        String::from_utf8_lossy(&env.mirror_history("app.log")).contains("after the key")
+    }));
+    assert!(d.stop().success());
+    let got = String::from_utf8(env.mirror_history("app.log")).unwrap();
+    assert!(
+        !got.contains("FIRSTHALF") && !got.contains("SECONDHALF"),
+        "{got}"
+    );
+    assert!(
+        got.contains("-----END EC PRIVATE KEY-----\nafter the key\n"),
+        "{got}"
+    );
+}

@@ -80,8 +80,18 @@ fn ctx(family: &'static str, context: &'static str, secret: String) -> Sample {
 /// One sample of every family, fresh from `rng`.
 pub fn all(rng: &mut dyn FnMut() -> u64) -> Vec<Sample> {
     let mut g = G(rng);
-    let b64 = |g: &mut G, n| g.pick(B64, n);
-    let mut v = vec![
+    let mut v = tokens(&mut g);
+    structured(&mut g, &mut v);
+    v
+}
+
+fn b64(g: &mut G, n: usize) -> String {
+    g.pick(B64, n)
+}
+
+/// The provider tokens: a prefix (or a context word) and a body.
+fn tokens(g: &mut G) -> Vec<Sample> {
+    vec![
         // AWS: 4-letter prefix + 16 base32 characters.
         s(
             "aws-access-key-id",
@@ -91,15 +101,11 @@ pub fn all(rng: &mut dyn FnMut() -> u64) -> Vec<Sample> {
                 g.pick(UPPER_DIGIT, 16)
             ),
         ),
-        ctx(
-            "aws-secret-access-key",
-            "aws_secret_access_key",
-            b64(&mut g, 40),
-        ),
+        ctx("aws-secret-access-key", "aws_secret_access_key", b64(g, 40)),
         ctx(
             "aws-session-token",
             "aws_session_token",
-            format!("IQoJb3JpZ2luX2Vj{}", b64(&mut g, 300)),
+            format!("IQoJb3JpZ2luX2Vj{}", b64(g, 300)),
         ),
         s("gcp-api-key", format!("AIza{}", g.pick(B64URL, 35))),
         s(
@@ -197,7 +203,12 @@ pub fn all(rng: &mut dyn FnMut() -> u64) -> Vec<Sample> {
         s("sentry-token", format!("sntryu_{}", g.pick(HEX, 64))),
         ctx("pagerduty-key", "pagerduty token", g.pick(ALNUM, 20)),
         s("plaid-access-token", format!("access-sandbox-{}", g.uuid())),
-    ];
+    ]
+}
+
+/// The formats with structure: webhook URLs, JWTs, URL credentials, FIX,
+/// connection strings, PEM.
+fn structured(g: &mut G, v: &mut Vec<Sample>) {
     // Webhook URLs: the path after the host's fixed prefix is the secret.
     let path = format!(
         "T{}/B{}/{}",
@@ -275,14 +286,13 @@ pub fn all(rng: &mut dyn FnMut() -> u64) -> Vec<Sample> {
         core: key,
     });
     // A private key, its body on one line with escaped newlines.
-    let body = format!("MIIEpAIBAAKCAQEA{}\\n{}", b64(&mut g, 64), b64(&mut g, 64));
+    let body = format!("MIIEpAIBAAKCAQEA{}\\n{}", b64(g, 64), b64(g, 64));
     v.push(Sample {
         family: "private-key",
         secret: format!("-----BEGIN RSA PRIVATE KEY-----\\n{body}\\n-----END RSA PRIVATE KEY-----"),
         context: "",
         core: body,
     });
-    v
 }
 
 /// Standard base64 with padding.

@@ -1,6 +1,6 @@
 use super::*;
-use crate::config::{Mask, Redact};
 use crate::redact::{Carry, Counts, Redactor, DEFAULT_KEYS};
+use crate::redact::{Mask, Redact};
 
 #[path = "samples.rs"]
 mod samples;
