@@ -760,14 +760,7 @@ pub fn redact_planted(case: &Planted) {
                         line.extend_from_slice(t.render().as_bytes());
                     }
                     Part::Detected { family, seed } => {
-                        let mut x = *seed;
-                        let mut rng = move || {
-                            x = x
-                                .wrapping_mul(6364136223846793005)
-                                .wrapping_add(1442695040888963407);
-                            x >> 33
-                        };
-                        let all = samples::all(&mut rng);
+                        let all = samples::all(&mut samples::lcg(*seed));
                         let sample = &all[usize::from(*family) % all.len()];
                         if !sample.context.is_empty() {
                             line.extend_from_slice(sample.context.as_bytes());

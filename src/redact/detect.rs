@@ -105,6 +105,7 @@ pub struct Rule {
     check: Check,
 }
 
+/// A prefix token (see [`Check::Token`]); the body may be letters only.
 const fn token(
     id: &'static str,
     anchors: &'static [&'static str],
@@ -112,19 +113,23 @@ const fn token(
     min: usize,
     max: usize,
 ) -> Rule {
+    let mixed = false;
+    let check = Check::Token {
+        set,
+        min,
+        max,
+        mixed,
+    };
     Rule {
         id,
         anchors,
         cs: true,
-        check: Check::Token {
-            set,
-            min,
-            max,
-            mixed: false,
-        },
+        check,
     }
 }
 
+/// A prefix token whose body must hold a digit and a letter (a prefix short
+/// or common enough that a word could follow it).
 const fn mixed(
     id: &'static str,
     anchors: &'static [&'static str],
@@ -132,17 +137,14 @@ const fn mixed(
     min: usize,
     max: usize,
 ) -> Rule {
-    Rule {
-        id,
-        anchors,
-        cs: true,
-        check: Check::Token {
-            set,
-            min,
-            max,
-            mixed: true,
-        },
-    }
+    let mut r = token(id, anchors, set, min, max);
+    r.check = Check::Token {
+        set,
+        min,
+        max,
+        mixed: true,
+    };
+    r
 }
 
 const fn param(id: &'static str, anchors: &'static [&'static str], after: &'static [u8]) -> Rule {

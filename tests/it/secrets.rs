@@ -8,17 +8,7 @@ use std::time::Duration;
 use crate::harness::*;
 
 // The generator the fuzz targets use too (fuzz/src/checks.rs includes it).
-use crate::fuzz_corpus::checks::samples;
-
-fn lcg(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed;
-    move || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        x >> 33
-    }
-}
+use crate::fuzz_corpus::checks::samples::{self, lcg};
 
 #[test]
 fn secrets_of_every_family_and_carrier_never_reach_the_mirror() {

@@ -5,6 +5,8 @@ use crate::redact::{Mask, Redact};
 #[path = "samples.rs"]
 mod samples;
 
+use samples::lcg;
+
 fn redactor(detectors: bool) -> Redactor {
     Redactor::new(
         &Redact {
@@ -24,17 +26,6 @@ fn red(r: &Redactor, line: &str) -> (String, Counts) {
     let mut c = Counts::default();
     r.redact(line.as_bytes(), &mut out, &mut c);
     (String::from_utf8(out).unwrap(), c)
-}
-
-/// A small deterministic generator for the samples.
-fn lcg(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed;
-    move || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        x >> 33
-    }
 }
 
 /// Every family's secret, in every carrier, is gone, and the rule that
