@@ -610,13 +610,20 @@ pub fn housekeep(
                 .set(crate::status::archives(&where_, src).bytes as i64);
         }
         match src.policy.mode {
-            crate::config::Mode::Rotate => {
-                house_source(src, &dir, &src.policy, &HashSet::new(), &h, &mut report)
-            }
+            crate::config::Mode::Rotate => house_source(
+                src,
+                &dir,
+                &src.policy,
+                &HashSet::new(),
+                None,
+                &h,
+                &mut report,
+            ),
             crate::config::Mode::Mirror => {
                 let pinned = pinned.get_or_insert_with(|| crate::mirror::pinned(&cfg.state_dir));
                 if let Ok(out) = SafeDir::open(&crate::mirror::output_dir(cfg, src)) {
-                    house_source(src, &out, &src.policy, pinned, &h, &mut report);
+                    let ship = ship_grace(&src.policy, now);
+                    house_source(src, &out, &src.policy, pinned, Some(ship), &h, &mut report);
                 }
                 // Raw files are discarded once drained, unless raw_max_age keeps them.
                 if let Some(age) = src.raw_max_age {
@@ -624,16 +631,26 @@ pub fn housekeep(
                     raw.max_age = Some(age);
                     raw.max_archives = None;
                     raw.max_total_size = None;
-                    house_source(src, &dir, &raw, pinned, &h, &mut report);
+                    house_source(src, &dir, &raw, pinned, None, &h, &mut report);
                 }
             }
         }
     }
     if !stop.load(Ordering::Relaxed) {
         // The journal's own archives: compressed, and aged out oldest first.
+        // The journal is shipped beside the mirrors: its closed files wait
+        // as long as the longest ship grace of a mirror source.
+        let ship = cfg
+            .sources
+            .iter()
+            .filter(|s| s.policy.mode == crate::config::Mode::Mirror)
+            .map(|s| ship_grace(&s.policy, now))
+            .max()
+            .unwrap_or_default();
         let done = crate::journal::retain::housekeep(
             &cfg.state_dir,
             cfg.journal_max_age,
+            ship,
             retention_now.min(now),
             dry_run,
             &mut |r| journal(jr, r),
@@ -647,6 +664,17 @@ pub fn housekeep(
         report.lines.extend(done.lines);
     }
     report
+}
+
+/// How long a cut mirror stays uncompressed for the shipper: `ship_grace`,
+/// or one period of the source's schedule (the one that contains `now`).
+pub fn ship_grace(p: &crate::config::Policy, now: DateTime<Utc>) -> Duration {
+    p.ship_grace.unwrap_or_else(|| {
+        let start = p.schedule.period_start(p.zone, now);
+        (p.schedule.next_cut(p.zone, now) - start)
+            .to_std()
+            .unwrap_or_default()
+    })
 }
 
 /// What every housekeeping step of one pass shares.
@@ -675,11 +703,13 @@ fn archives_by_base(src: &Source, names: &[String]) -> BTreeMap<String, Vec<Arch
     by_base
 }
 
+/// `ship`: the ship grace when `dir` holds a source's mirrors.
 fn house_source(
     src: &Source,
     dir: &SafeDir,
     p: &crate::config::Policy,
     pinned: &HashSet<(u64, u64)>,
+    ship: Option<Duration>,
     h: &House<'_>,
     report: &mut Report,
 ) {
@@ -756,9 +786,20 @@ fn house_source(
                 // Only regular files, as for retention below: a symlink, FIFO
                 // or directory that merely carries an archive's name is not
                 // ours to open, and trying failed on every pass.
-                if m.kind() == crate::safe_dir::Kind::Regular && !pinned.contains(&(m.dev, m.ino)) {
-                    metas.insert(a.plain_name(), m);
+                if m.kind() != crate::safe_dir::Kind::Regular || pinned.contains(&(m.dev, m.ino)) {
+                    continue;
                 }
+                // A cut mirror stays readable for the shipper (ship_grace).
+                if let Some(grace) = ship.filter(|g| rotate::since(m.ctime) < *g) {
+                    report.waiting += 1;
+                    report.lines.push(format!(
+                        "{} waits for the shipper (ship_grace {}); compressing it later",
+                        dir.join(&a.plain_name()).display(),
+                        humantime::format_duration(grace)
+                    ));
+                    continue;
+                }
+                metas.insert(a.plain_name(), m);
             }
         }
         let deadline = match wait {

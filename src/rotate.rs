@@ -247,11 +247,17 @@ pub fn renamed_finished(held: bool, idle: Duration, grace: Duration) -> Option<F
 
 /// How long ago a file was last written, by its mtime (0 if in the future).
 pub fn idle_for(meta: &Meta) -> Duration {
+    since(meta.mtime)
+}
+
+/// How long ago a file time (seconds since the epoch) was, by the wall
+/// clock (0 if in the future).
+pub fn since(secs: i64) -> Duration {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
-    Duration::from_secs(u64::try_from(now - meta.mtime).unwrap_or(0))
+    Duration::from_secs(u64::try_from(now - secs).unwrap_or(0))
 }
 
 pub enum RenameFailed {

@@ -98,10 +98,57 @@ pub struct SourceStatus {
     pub output_dir: Option<PathBuf>,
     pub files: Vec<FileStatus>,
     pub archives: Archives,
+    /// Mirror mode: cut mirrors kept uncompressed for the shipper
+    /// (`ship_grace`), oldest first: what a shipper outage has left to read.
+    pub waiting_for_shipper: Vec<Shipping>,
     pub redactions_today: BTreeMap<String, u64>,
     pub last_error: Option<LastError>,
     /// Why the source's directory cannot be read, if it cannot.
     pub problem: Option<String>,
+}
+
+/// A cut mirror the shipper may still be reading.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shipping {
+    pub name: String,
+    pub bytes: u64,
+    /// When its `ship_grace` ends and it is compressed.
+    pub until: DateTime<Utc>,
+}
+
+/// The cut, still uncompressed mirrors of `src` in `dir` within their ship grace.
+pub fn waiting_for_shipper(dir: &Path, src: &Source, now: DateTime<Utc>) -> Vec<Shipping> {
+    use std::os::unix::fs::MetadataExt;
+    let grace = crate::engine::ship_grace(&src.policy, now);
+    let mut v: Vec<(crate::archive::Archive, Shipping)> = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    for e in rd.flatten() {
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let Some(arch) = crate::archive::parse_any(&name).filter(|x| !x.gz && src.matches(&x.base))
+        else {
+            continue;
+        };
+        let Ok(m) = e.metadata() else { continue };
+        let age = crate::rotate::since(m.ctime());
+        if !m.is_file() || age >= grace {
+            continue;
+        }
+        let left = chrono::Duration::from_std(grace - age).unwrap_or_default();
+        v.push((
+            arch,
+            Shipping {
+                name,
+                bytes: m.len(),
+                until: now + left,
+            },
+        ));
+    }
+    v.sort_by(|a, b| a.0.cut_order(&b.0));
+    v.into_iter().map(|(_, s)| s).collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +249,10 @@ fn source_status(
         output_dir: out.clone(),
         files: Vec::new(),
         archives: archives(out.as_deref().unwrap_or(&src.dir), src),
+        waiting_for_shipper: out
+            .as_deref()
+            .map(|o| waiting_for_shipper(o, src, now))
+            .unwrap_or_default(),
         redactions_today: BTreeMap::new(),
         last_error: None,
         problem: None,
@@ -435,6 +486,23 @@ pub fn table(r: &Report) -> String {
                 .map(|n| format!(", oldest {n}"))
                 .unwrap_or_default()
         );
+        if let Some(first) = s.waiting_for_shipper.first() {
+            let total: u64 = s.waiting_for_shipper.iter().map(|w| w.bytes).sum();
+            let _ = writeln!(
+                o,
+                "  {}",
+                clip(
+                    &format!(
+                        "for the shipper: {} cut mirror(s), {}, uncompressed until {} (oldest {})",
+                        s.waiting_for_shipper.len(),
+                        bytes(total),
+                        short(first.until),
+                        first.name
+                    ),
+                    78
+                )
+            );
+        }
         if !s.redactions_today.is_empty() {
             let keys: Vec<String> = s
                 .redactions_today

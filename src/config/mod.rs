@@ -132,6 +132,9 @@ pub struct Policy {
     pub create: bool,
     /// How long a renamed file is left uncompressed while a writer still holds it.
     pub writer_grace: Duration,
+    /// Mirror mode: how long a cut mirror stays uncompressed for the
+    /// shipper to finish it (`None`: one period of the schedule).
+    pub ship_grace: Option<Duration>,
     pub mode: Mode,
     pub su: Option<Su>,
 }
@@ -821,6 +824,7 @@ impl Cx {
         let writer_grace = self
             .opt(file, text, &p.writer_grace, |s| units::duration(s))
             .unwrap_or(Duration::from_secs(60));
+        let ship_grace = self.opt(file, text, &p.ship_grace, |s| units::duration(s));
         let mode = self
             .opt(file, text, &p.mode, |s| match s.as_str() {
                 "mirror" => Ok(Mode::Mirror),
@@ -857,6 +861,7 @@ impl Cx {
             max_total_size,
             create,
             writer_grace,
+            ship_grace,
             mode,
             su,
         })

@@ -32,6 +32,7 @@ macro_rules! with_policy {
             pub max_total_size: S<String>,
             pub create: S<bool>,
             pub writer_grace: S<String>,
+            pub ship_grace: S<String>,
             pub mode: S<String>,
             pub su: Option<Spanned<RawSu>>,
             $(pub $field: $ty,)*
@@ -53,6 +54,7 @@ macro_rules! with_policy {
                     max_total_size: self.max_total_size.clone(),
                     create: self.create.clone(),
                     writer_grace: self.writer_grace.clone(),
+                    ship_grace: self.ship_grace.clone(),
                     mode: self.mode.clone(),
                     su: self.su.clone(),
                 }
@@ -100,6 +102,7 @@ impl RawPolicy {
             max_total_size,
             create,
             writer_grace,
+            ship_grace,
             mode,
             su
         )

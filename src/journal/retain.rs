@@ -31,6 +31,7 @@ pub struct Done {
 pub fn housekeep(
     state_dir: &Path,
     max_age: Option<Duration>,
+    ship_grace: std::time::Duration,
     now: DateTime<Utc>,
     dry_run: bool,
     record: &mut dyn FnMut(Record),
@@ -50,6 +51,15 @@ pub fn housekeep(
             continue;
         }
         let gz = format!("{name}.gz");
+        // A closed journal file stays readable for the shipper as long as
+        // a cut mirror does (real time since it was renamed: its ctime).
+        let shipping = std::fs::metadata(path).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            crate::rotate::since(m.ctime()) < ship_grace
+        });
+        if shipping {
+            continue;
+        }
         if dry_run {
             done.lines
                 .push(format!("would compress {}", path.display()));

@@ -189,7 +189,11 @@ fn a_real_run_verifies_and_every_tampering_is_named() {
 #[test]
 fn archives_deleted_by_retention_still_verify() {
     let env = Env::new();
-    env.mirror_config("schedule = \"daily\"\nmax_archives = 2", "");
+    // Simulated days: ship_grace counts real time since the cut, so off.
+    env.mirror_config(
+        "schedule = \"daily\"\nmax_archives = 2\nship_grace = \"0s\"",
+        "",
+    );
     for i in 0..5 {
         std::fs::write(env.log("app.log"), format!("round {i}\n")).unwrap();
         assert!(env.run(&["rotate"]).status.success());
@@ -367,7 +371,11 @@ fn signed_checkpoints_catch_a_forged_chain_and_a_shipped_tip_catches_truncation(
 #[test]
 fn forty_days_of_daily_rotation_and_retention_verify_clean() {
     let env = Env::new();
-    env.mirror_config("schedule = \"daily\"\nmax_age = \"30d\"", "");
+    // Simulated days: ship_grace counts real time since the cut, so off.
+    env.mirror_config(
+        "schedule = \"daily\"\nmax_age = \"30d\"\nship_grace = \"0s\"",
+        "",
+    );
     let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T12:00:00Z").unwrap();
     for day in 0..40i64 {
         let now = start + chrono::Duration::days(day);
@@ -413,7 +421,8 @@ fn forty_days_of_daily_rotation_and_retention_verify_clean() {
 #[test]
 fn the_chain_runs_across_archived_journal_files() {
     let env = Env::new();
-    env.mirror_config("schedule = \"daily\"", "");
+    // No shipper: closed journal files are compressed at once.
+    env.mirror_config("schedule = \"daily\"\nship_grace = \"0s\"", "");
     env.config_top("journal_max_size = \"4KiB\"");
     for i in 0..12 {
         std::fs::write(env.log("app.log"), format!("round {i}\n")).unwrap();

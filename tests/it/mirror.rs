@@ -516,7 +516,11 @@ fn raw_max_age_keeps_compressed_raw_archives() {
 #[test]
 fn mirror_archives_are_retained_by_the_source_policy() {
     let env = Env::new();
-    env.mirror_config("schedule = \"daily\"\nmax_archives = 2", "");
+    // No shipper: cut mirrors are compressed at once.
+    env.mirror_config(
+        "schedule = \"daily\"\nmax_archives = 2\nship_grace = \"0s\"",
+        "",
+    );
     for i in 0..4 {
         std::fs::write(env.log("app.log"), format!("round {i}\n")).unwrap();
         let out = env.run(&["rotate"]);

@@ -45,7 +45,8 @@ fn status_json(env: &Env) -> serde_json::Value {
 #[test]
 fn status_and_metrics_report_the_real_counts_running_and_stopped() {
     let env = Env::new();
-    env.mirror_config("schedule = \"daily\"", "");
+    // Cut mirrors compressed at once (no shipper here): ship_grace 0.
+    env.mirror_config("schedule = \"daily\"\nship_grace = \"0s\"", "");
     let port = free_port();
     let prom = env.tmp.path().join("textfile").join("logwarden.prom");
     std::fs::create_dir(prom.parent().unwrap()).unwrap();
