@@ -733,12 +733,27 @@ pub fn redact_planted(case: &Planted) {
             let mut line: Vec<u8> = Vec::new();
             let mut planted = false;
             let mut detected: Vec<String> = Vec::new();
+            // The detector samples planted in this line: free text that
+            // happens to hold one (glued to other letters, where it is no
+            // secret by its format) would make it look like a survivor.
+            let cores: Vec<String> = parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Detected { family, seed } => {
+                        let all = samples::all(&mut samples::lcg(*seed));
+                        Some(all[usize::from(*family) % all.len()].core.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let holds_core = |b: &[u8]| cores.iter().any(|c| contains(b, c.as_bytes()));
             for (i, p) in parts.iter().enumerate() {
                 if i > 0 {
                     line.push(b' ');
                 }
                 match p {
                     Part::Word(i) => line.extend_from_slice(pick(WORDS, *i).as_bytes()),
+                    Part::Text(t) if holds_core(t.as_bytes()) => line.push(b'x'),
                     Part::Text(t) => line.extend_from_slice(free_text(t).as_bytes()),
                     Part::Bytes(b) => {
                         let b: Vec<u8> = b
@@ -746,7 +761,7 @@ pub fn redact_planted(case: &Planted) {
                             .copied()
                             .filter(|c| !matches!(c, b'=' | b':' | b'\n'))
                             .collect();
-                        if contains(&b, b"LEAK") || contains(&b, b"KAEL") {
+                        if contains(&b, b"LEAK") || contains(&b, b"KAEL") || holds_core(&b) {
                             line.push(b'x');
                         } else if wrap > 0 {
                             let t = String::from_utf8_lossy(&b).into_owned();
