@@ -3,8 +3,8 @@
 //!
 //! Every rule is anchored on a distinctive literal (a provider's token
 //! prefix, `://` for URL credentials, `-----BEGIN` for PEM keys, a context
-//! word such as `twilio` for formats without one). One Aho-Corasick pass
-//! (ASCII case-insensitive) over the line finds every anchor; a rule whose
+//! word such as `twilio` for formats without one). One pass of the literal
+//! finder (ASCII case-insensitive) over the line finds every anchor; a rule whose
 //! format is case-sensitive then compares the anchor's exact bytes, and a
 //! bounded, linear check (charset, length, boundaries, structure) decides
 //! and returns the span to mask. No regex and no backtracking: each check
@@ -18,7 +18,7 @@
 //! is pure: no I/O, no state (the multi-line PEM state is the caller's
 //! [`super::Carry`]).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use super::literals::Literals;
 
 /// Longest PEM body searched for its `-----END` in one line.
 pub const MAX_PEM: usize = 64 << 10;
@@ -778,11 +778,12 @@ fn fix_password(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     (end > e).then_some((e, end))
 }
 
-/// The compiled pack: the enabled rules and one automaton over their anchors.
+/// The compiled pack: the enabled rules and one literal finder over their
+/// anchors.
 #[derive(Debug)]
 pub struct Detectors {
-    ac: Option<AhoCorasick>,
-    /// Per automaton pattern: (rule index into `RULES`, anchor bytes).
+    anchors: Literals,
+    /// Per literal: (rule index into `RULES`, anchor bytes).
     pats: Vec<(usize, &'static [u8])>,
 }
 
@@ -819,18 +820,8 @@ impl Detectors {
                 }
             }
         }
-        let ac = (!pats.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                // A DFA: one transition per byte, whatever the overlaps
-                // (twice as fast here as the default NFA; the pack is
-                // small, so its tables are too).
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(pats.iter().map(|(_, a)| a))
-                .expect("detector anchors are a few short literals")
-        });
-        Detectors { ac, pats }
+        let anchors = Literals::new(&pats.iter().map(|(_, a)| a).collect::<Vec<_>>());
+        Detectors { anchors, pats }
     }
 
     /// Every enabled anchor, with its index for [`Detectors::check`] (the
@@ -853,23 +844,24 @@ impl Detectors {
 
     /// Whether `b` holds any anchor (the fast path's question).
     pub fn any_anchor(&self, b: &[u8]) -> bool {
-        self.ac.as_ref().is_some_and(|ac| ac.is_match(b))
+        let mut found = Vec::new();
+        self.anchors.find_all(b, &mut found);
+        !found.is_empty()
     }
 
     /// Every span a rule masks in `b`, in order of start, overlapping ones
     /// kept (the caller merges them).
     pub fn scan(&self, b: &[u8], hits: &mut Vec<Hit>) {
-        let Some(ac) = &self.ac else {
-            return;
-        };
+        let mut found = Vec::new();
+        self.anchors.find_all(b, &mut found);
         // An anchor starting inside the span of the hit that reaches
         // furthest adds nothing (and a line of repeated anchors stays linear).
         let mut covered = (0, 0);
-        for m in ac.find_overlapping_iter(b) {
-            if (covered.0..covered.1).contains(&m.start()) {
+        for m in found {
+            if (covered.0 + 1..covered.1).contains(&m.start) {
                 continue;
             }
-            if let Some(h) = self.check(m.pattern().as_usize(), b, m.start(), m.end()) {
+            if let Some(h) = self.check(m.id, b, m.start, m.end) {
                 if h.end > covered.1 {
                     covered = (h.start, h.end);
                 }

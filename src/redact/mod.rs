@@ -44,8 +44,9 @@
 //!   must not blow the stack or take quadratic time. (The JSON pass recurses,
 //!   but serde_json stops it at depth 128 and the line falls back to the
 //!   text rules.)
-//! * *Fast path.* Most log lines contain no secret. One Aho-Corasick pass
-//!   (ASCII case-insensitive, a DFA, overlapping) over the line looks for
+//! * *Fast path.* Most log lines contain no secret. One pass of the
+//!   literal finder ([`literals`]: ASCII case-insensitive, every occurrence,
+//!   a hashed 3-byte window per position) over the line looks for
 //!   the words of the configured keys (each key split on `_`, `-` and
 //!   camel-case boundaries, plus the folded key), `\u` (an escaped key),
 //!   `authorization` and `cookie`, and at the same time for the value
@@ -81,6 +82,7 @@
 
 pub mod detect;
 mod json;
+mod literals;
 mod settings;
 mod text;
 
@@ -91,7 +93,6 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
 use sha2::{Digest, Sha256};
 
@@ -205,7 +206,7 @@ pub struct Redactor {
     auth_name: NameId,
     cookie_name: NameId,
     pattern_names: Vec<NameId>,
-    prefilter: AhoCorasick,
+    prefilter: literals::Literals,
     needle_count: usize,
     /// Needles that send a line to the slow path on their own.
     always_needles: Vec<usize>,
@@ -360,14 +361,7 @@ impl Redactor {
             .map(|n| n.as_bytes().to_vec())
             .chain(detectors.anchors().map(<[u8]>::to_vec))
             .collect();
-        let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            // A DFA: one transition per byte, however many needles and
-            // overlaps (the tables stay small: a few hundred short literals).
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&first)
-            .expect("prefilter needles are a few short literals");
+        let prefilter = literals::Literals::new(&first);
         let pattern_set = if cfg.patterns.is_empty() {
             None
         } else {
@@ -539,13 +533,15 @@ impl Redactor {
         let mut always = false;
         let mut any = false;
         let mut covered = (0, 0);
-        for m in self.prefilter.find_overlapping_iter(line) {
-            let id = m.pattern().as_usize();
+        let mut found = Vec::new();
+        self.prefilter.find_all(line, &mut found);
+        for m in found {
+            let id = m.id;
             if id >= n {
-                // An anchor inside a span already to be masked adds nothing
-                // (and a line of repeated anchors stays linear).
-                if !(covered.0..covered.1).contains(&m.start()) {
-                    if let Some(h) = self.detectors.check(id - n, line, m.start(), m.end()) {
+                // An anchor starting inside a span already to be masked adds
+                // nothing (and a line of repeated anchors stays linear).
+                if !(covered.0 + 1..covered.1).contains(&m.start) {
+                    if let Some(h) = self.detectors.check(id - n, line, m.start, m.end) {
                         if h.end > covered.1 {
                             covered = (h.start, h.end);
                         }
@@ -561,7 +557,7 @@ impl Redactor {
                 always = true;
                 continue;
             }
-            if self.segment_needles[id] && !segment_at(line, m.start(), m.end()) {
+            if self.segment_needles[id] && !segment_at(line, m.start, m.end) {
                 continue;
             }
             any = true;
