@@ -12,7 +12,6 @@ pub mod crash;
 pub mod daemon;
 pub mod discover;
 pub mod engine;
-pub mod generate;
 pub mod holders;
 pub mod ids;
 pub mod journal;

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use clap::{Command, CommandFactory};
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use super::Cli;
 use crate::config::DEFAULT_PATH;
 
 /// The subdirectory of DIR that receives the man pages (section 1).

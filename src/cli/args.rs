@@ -1,0 +1,121 @@
+//! The argument definitions (clap derive), apart from what each command
+//! does: `logwarden --help`, the man pages and the completions
+//! ([`super::generate`]) all come from here.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::DEFAULT_PATH;
+
+const EXAMPLES: &str = "\
+Examples:
+  logwarden check -c config/local.toml          validate and show what would happen
+  logwarden run -c config/local.toml            run the daemon in the foreground
+  logwarden rotate -c config/local.toml         cut, compress and sweep now
+  logwarden rotate --source orders --dry-run    show what a rotation of one source would do
+
+Signals to a running daemon: SIGHUP reloads the config, SIGUSR1 rotates now,
+SIGTERM/SIGINT stop it gracefully. The log level comes from log_level in the
+config or the LOGWARDEN_LOG environment variable (e.g. LOGWARDEN_LOG=debug).";
+
+/// Tails, redacts, rotates, compresses and retains application logs.
+#[derive(Debug, Parser)]
+#[command(name = "logwarden", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The config file.
+    #[arg(short = 'c', long = "config", global = true, default_value = DEFAULT_PATH, value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the man pages and the bash/zsh/fish completions into DIR (for
+    /// packaging; hidden from --help).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Run the daemon in the foreground (systemd Type=notify).
+    Run,
+    /// Validate the config and print the resolved plan; exit 1 on any error.
+    Check,
+    /// Rotate now: cut, compress, apply retention. Asks a running daemon
+    /// (SIGUSR1) when one holds the state lock, else does the work itself.
+    Rotate {
+        /// Only this source.
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// Show what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Redact stdin to stdout with the configured rules (try rules, benchmark).
+    Redact {
+        /// After each redacted line, say which rule, key or pattern masked
+        /// what (one line each, starting with "  ^").
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Verify the audit journal's hash chain; exit 1 naming the first broken
+    /// record. PATHs are journal files to check (default: the state_dir's).
+    Verify {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Check every checkpoint's signature under this Ed25519 public key
+        /// (64 hex digits, or a file holding them, e.g. signing.pub).
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+        /// A checkpoint tip shipped off the host earlier (SEQ:HASH): the
+        /// journal must still contain it (else it was truncated or rewritten).
+        #[arg(long, value_name = "SEQ:HASH")]
+        tip: Option<String>,
+    },
+    /// Per source and file: size, mirror lag, last and next cut (and the
+    /// strategy last used, and why), archives, redactions today, last error.
+    /// Works whether the daemon runs or not.
+    Status {
+        /// Machine-readable (fields documented in README.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A source's history across its archives, in order, decompressed on
+    /// the fly (the redacted mirror in mirror mode).
+    Cat {
+        #[arg(long, value_name = "NAME")]
+        source: String,
+        /// Only periods ending after T (RFC 3339, YYYY-MM-DD, or an age such as 2d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only periods starting before T (same forms).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+    },
+    /// Make an Ed25519 key pair for signed checkpoints in state_dir
+    /// (signing.key, 0600; signing.pub) and print the public key.
+    Keygen,
+    /// Query the audit journal.
+    Journal {
+        /// Only this action (a glob: `rotate`, `config.*`).
+        #[arg(long, value_name = "A")]
+        action: Option<String>,
+        /// Only records whose resource path matches this glob.
+        #[arg(long, value_name = "GLOB")]
+        resource: Option<String>,
+        /// Only ok or failed records.
+        #[arg(long, value_parser = ["ok", "failed"])]
+        status: Option<String>,
+        /// Not before T (RFC 3339, YYYY-MM-DD, or an age such as 7d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Before T (same forms).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// The records' exact bytes, one per line (they stay verifiable).
+        #[arg(long)]
+        json: bool,
+    },
+}
