@@ -136,7 +136,7 @@ fn encode(src: &File, out: &File) -> io::Result<(u64, u32, u64, String, String)>
     c.copy(0, size)?;
     let t = c.into_inner();
     let (n, sum) = (t.n, t.crc.sum());
-    let content = crate::tail::hex(&t.sha.finalize());
+    let content = crate::digest::hex(&t.sha.finalize());
     let (mut out, written, file) = t.inner.finish()?;
     out.flush()?;
     Ok((n, sum, written, content, file))
@@ -236,7 +236,7 @@ impl<W: Write> Members<W> {
         while !self.in_flight.is_empty() {
             self.collect_one()?;
         }
-        let sha = crate::tail::hex(&self.sha.finalize());
+        let sha = crate::digest::hex(&self.sha.finalize());
         Ok((self.out, self.written, sha))
     }
 }
@@ -373,9 +373,8 @@ pub fn recover(dir: &SafeDir, names: &[String]) -> Vec<io::Result<Recovered>> {
                     ino: meta.ino,
                     size: meta.size,
                     gz_name: a.gz_name(),
-                    content_sha256: crate::journal::files::sha256(&mut dir.open_read(n)?)?.0,
-                    file_sha256: crate::journal::files::sha256(&mut dir.open_read(&a.gz_name())?)?
-                        .0,
+                    content_sha256: crate::digest::sha256(&mut dir.open_read(n)?)?.0,
+                    file_sha256: crate::digest::sha256(&mut dir.open_read(&a.gz_name())?)?.0,
                 };
                 dir.unlink(n)?;
                 dir.sync()?;

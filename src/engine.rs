@@ -956,7 +956,7 @@ fn house_source(
             let final_sha = dir
                 .open_read(&d.name)
                 .ok()
-                .and_then(|f| crate::journal::files::sha256(&f).ok())
+                .and_then(|f| crate::digest::sha256(&f).ok())
                 .map(|(hex, _)| hex);
             crate::crash::point("retain.hashed");
             // Journaled before the unlink (write-ahead): a crash in between

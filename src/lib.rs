@@ -10,6 +10,7 @@ pub mod compress;
 pub mod config;
 pub mod crash;
 pub mod daemon;
+pub mod digest;
 pub mod discover;
 pub mod engine;
 pub mod holders;

@@ -66,7 +66,7 @@ impl Fingerprint {
         buf.truncate(got);
         Ok(Fingerprint {
             len: got as u64,
-            hex: hex(&Sha256::digest(&buf)),
+            hex: crate::digest::hex(&Sha256::digest(&buf)),
         })
     }
 
@@ -74,7 +74,7 @@ impl Fingerprint {
     pub fn zeros(len: u64) -> Fingerprint {
         Fingerprint {
             len,
-            hex: hex(&Sha256::digest(vec![0u8; len as usize])),
+            hex: crate::digest::hex(&Sha256::digest(vec![0u8; len as usize])),
         }
     }
 
@@ -82,15 +82,6 @@ impl Fingerprint {
     pub fn matches(&self, file: &File) -> bool {
         Fingerprint::of(file, 0, self.len).is_ok_and(|f| f == *self)
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// One line out of the splitter.

@@ -160,14 +160,14 @@ pub fn verify_files_with(bytes: &[u8], done: &mut dyn FnMut(&str, u64)) -> Resul
                 1 << 20,
                 &mut tee,
             ));
-            sha256(dec)
+            crate::digest::sha256(dec)
         };
         // Whatever the decoder left unread (trailing garbage, or all after
         // a corrupt member) counts too.
         std::io::copy(&mut tee, &mut std::io::sink())
             .map_err(|err| format!("{path}: cannot read: {err}"))?;
         let n = tee.n;
-        let file_sha = crate::tail::hex(&tee.sha.finalize());
+        let file_sha = crate::digest::hex(&tee.sha.finalize());
         if file_sha != e.file {
             return Err(format!(
                 "{path}: its bytes changed after it was made (SHA-256 differs from the compress record _seq {})",
@@ -214,7 +214,7 @@ pub fn verify_files_with(bytes: &[u8], done: &mut dyn FnMut(&str, u64)) -> Resul
                     }
                     Err(err) => return Err(format!("{}: cannot read: {err}", t.path)),
                 };
-                let (sha, n) = sha256(std::io::Read::take(&f, t.len))
+                let (sha, n) = crate::digest::sha256(std::io::Read::take(&f, t.len))
                     .map_err(|err| format!("{}: cannot read: {err}", t.path))?;
                 if n < t.len {
                     return Err(format!(
@@ -251,20 +251,4 @@ impl<R: Read> Read for Tee<R> {
         self.n += k as u64;
         Ok(k)
     }
-}
-
-/// SHA-256 (hex) of everything `r` yields, and how many bytes that was.
-pub fn sha256(mut r: impl Read) -> std::io::Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = r.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((crate::tail::hex(&h.finalize()), n))
 }

@@ -44,7 +44,7 @@ pub fn record_hash(prefix: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(DOMAIN);
     h.update(prefix);
-    crate::tail::hex(&h.finalize())
+    crate::digest::hex(&h.finalize())
 }
 
 /// A file an action touched.
@@ -876,7 +876,7 @@ pub fn verify_chain_with(
         }
         chain.last_ts = head.ts;
     }
-    chain.key = key.map(|k| crate::tail::hex(k.as_bytes()));
+    chain.key = key.map(|k| crate::digest::hex(k.as_bytes()));
     Ok(chain)
 }
 

@@ -135,7 +135,7 @@ pub fn housekeep(
         }
         let final_sha = std::fs::File::open(path)
             .ok()
-            .and_then(|f| crate::journal::files::sha256(f).ok())
+            .and_then(|f| crate::digest::sha256(f).ok())
             .map(|(h, _)| h);
         let size = std::fs::metadata(path).map(|m| m.len()).ok();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {

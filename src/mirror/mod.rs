@@ -343,7 +343,7 @@ fn segment_record(
                 r.lines,
                 req.len
             ))
-            .hashes(Some(crate::tail::hex(&r.sha.clone().finalize())), None),
+            .hashes(Some(crate::digest::hex(&r.sha.clone().finalize())), None),
     ))
 }
 
