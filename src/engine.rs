@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,31 +23,12 @@ use crate::archive::{self, Archive};
 use crate::config::{Config, Source};
 use crate::discover::{self, DirProblem};
 use crate::holders::Holders;
-use crate::journal::{Journal, Record};
+use crate::journal::{self, Record, SharedJournal};
 use crate::reopen::{Check, Verdict};
 use crate::retain;
 use crate::rotate::{self, CutSpec, Facts};
 use crate::safe_dir::SafeDir;
 use crate::state::{self, FileState, State};
-
-/// A journal shared by the threads that act.
-pub type SharedJournal = Arc<Mutex<Journal>>;
-
-/// Append a record to a shared journal.
-pub fn journal(j: &SharedJournal, r: Record) {
-    match j.lock() {
-        Ok(mut g) => g.record(r),
-        Err(poisoned) => poisoned.into_inner().record(r),
-    }
-}
-
-/// Append a (signed, when a key is present) `checkpoint` record.
-pub fn checkpoint(j: &SharedJournal, now: DateTime<Utc>, why: &str) {
-    match j.lock() {
-        Ok(mut g) => g.checkpoint(now, why),
-        Err(poisoned) => poisoned.into_inner().checkpoint(now, why),
-    }
-}
 
 /// Which files to cut regardless of their schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +90,7 @@ impl Cutter {
     pub fn new(cfg: Arc<Config>, jr: SharedJournal, dry_run: bool, now: DateTime<Utc>) -> Cutter {
         let (state, warning) = State::load(&cfg.state_dir);
         if let Some(w) = warning {
-            journal(
+            journal::append(
                 &jr,
                 Record::failed(now, "state.recover", w).resource(&cfg.state_dir, None, None),
             );
@@ -159,7 +140,7 @@ impl Cutter {
         }
         // Dropped without a save: its last checkpoint is the truth.
         self.pipeline = None;
-        journal(
+        journal::append(
             &self.journal,
             Record::failed(
                 now,
@@ -188,7 +169,7 @@ impl Cutter {
     /// Journal a persistent problem once (until it goes away or config reloads).
     fn once(&mut self, key: String, r: Record) {
         if self.reported.insert(key) {
-            journal(&self.journal, r);
+            journal::append(&self.journal, r);
         }
     }
 
@@ -275,7 +256,7 @@ impl Cutter {
                         .new_value("discarded: the live file was never truncated"),
                     Err(e) => Record::failed(now, "recover", e).old(&tmp),
                 };
-                journal(
+                journal::append(
                     &self.journal,
                     rec.source(&src.name).resource(&dir.join(&tmp), None, None),
                 );
@@ -351,7 +332,7 @@ impl Cutter {
             let refused = hook_refused(check.as_ref(), &facts, &choice);
             if let Some(why) = &refused {
                 let r = Record::failed(now, "reopen", why).source(&src.name);
-                journal(
+                journal::append(
                     &self.journal,
                     r.resource(&path, Some(meta.ino), Some(meta.size)),
                 );
@@ -426,7 +407,7 @@ impl Cutter {
                         .rotations
                         .with_label_values(&[&src.name, cut.strategy.as_str()])
                         .inc();
-                    journal(
+                    journal::append(
                         &self.journal,
                         Record::ok(now, "rotate")
                             .source(&src.name)
@@ -452,7 +433,7 @@ impl Cutter {
                     report
                         .lines
                         .push(format!("cannot cut {}: {e}", path.display()));
-                    journal(
+                    journal::append(
                         &self.journal,
                         Record::failed(now, "rotate", &e)
                             .source(&src.name)
@@ -493,7 +474,7 @@ impl Cutter {
             Some(Ok(what)) => cut.reason = format!("{}; {what}", cut.reason),
             Some(Err(e)) => {
                 cut.reason = format!("{}; {e}", cut.reason);
-                journal(
+                journal::append(
                     &self.journal,
                     Record::failed(now, "reopen", &e)
                         .source(&src.name)
@@ -607,7 +588,7 @@ pub fn housekeep(
             crate::metrics::global()
                 .archive_bytes
                 .with_label_values(&[&src.name])
-                .set(crate::status::archives(&where_, src).bytes as i64);
+                .set(archive::inventory(&where_, |b| src.matches(b)).bytes as i64);
         }
         match src.policy.mode {
             crate::config::Mode::Rotate => house_source(
@@ -653,7 +634,7 @@ pub fn housekeep(
             ship,
             retention_now.min(now),
             dry_run,
-            &mut |r| journal(jr, r),
+            &mut |r| journal::append(jr, r),
             &mut |seq, hash| match jr.lock() {
                 Ok(mut g) => g.set_base(seq, hash),
                 Err(p) => p.into_inner().set_base(seq, hash),
@@ -762,7 +743,7 @@ fn house_source(
                 }
                 Err(e) => Record::failed(now, "recover", e).resource(dir.path(), None, None),
             };
-            journal(jr, rec.source(&src.name));
+            journal::append(jr, rec.source(&src.name));
         }
     }
 
@@ -872,7 +853,7 @@ fn house_source(
                 if let Some(n) = note.take() {
                     r.reason = Some(n);
                 }
-                journal(jr, r);
+                journal::append(jr, r);
             };
             match crate::compress::compress(dir, &a, &mut journal_first) {
                 Ok(c) => {
@@ -891,7 +872,7 @@ fn house_source(
                     report
                         .lines
                         .push(format!("cannot compress {}: {e}", path.display()));
-                    journal(
+                    journal::append(
                         jr,
                         Record::failed(now, "compress", e)
                             .source(&src.name)
@@ -967,7 +948,7 @@ fn house_source(
                 .resource(&path, meta.map(|m| m.ino), meta.map(|m| m.size))
                 .hashes(None, final_sha);
             r.reason = Some(d.reason.clone());
-            journal(jr, r);
+            journal::append(jr, r);
             crate::crash::point("retain.journaled");
             match dir.unlink(&d.name) {
                 Ok(()) => {
@@ -983,7 +964,7 @@ fn house_source(
                 }
                 Err(e) => {
                     report.errors += 1;
-                    journal(
+                    journal::append(
                         jr,
                         Record::failed(
                             now,
@@ -1038,7 +1019,7 @@ pub fn one_shot(
     };
     let house = housekeep(cfg, jr, now, now, wait, dry_run, &AtomicBool::new(false));
     if !dry_run {
-        checkpoint(jr, now, "rotate");
+        journal::checkpoint_shared(jr, now, "rotate");
     }
     (cuts, house)
 }

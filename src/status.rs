@@ -18,27 +18,15 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::archive::Archives;
 use crate::config::{Config, Mode, Source};
 use crate::metrics::{LastError, Today};
+use crate::mirror::FileLag;
 
 /// The published file, in `state_dir`.
 pub const FILE: &str = "status.json";
 const TMP: &str = ".status.json.tmp";
 const VERSION: u32 = 1;
-
-/// One input's lag behind its file (from the running pipeline).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileLag {
-    pub source: String,
-    /// Its name now (an archive name while a renamed file drains).
-    pub file: String,
-    /// The live file (and mirror) it belongs to.
-    pub base: String,
-    pub size: u64,
-    pub offset: u64,
-    pub lag_bytes: u64,
-    pub lag_seconds: f64,
-}
 
 /// What the daemon publishes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,13 +155,6 @@ pub struct FileStatus {
     /// The strategy of the last cut and why it was chosen.
     pub strategy: Option<String>,
     pub strategy_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Archives {
-    pub count: u64,
-    pub bytes: u64,
-    pub oldest: Option<String>,
 }
 
 /// Gather the report from disk and the published state.
@@ -310,33 +291,7 @@ fn source_status(
 
 /// Count the archives of `src`'s files in `dir`.
 pub fn archives(dir: &Path, src: &Source) -> Archives {
-    let mut a = Archives::default();
-    let mut oldest: Option<crate::archive::Archive> = None;
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return a;
-    };
-    for e in rd.flatten() {
-        let Some(name) = e.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        let Some(arch) = crate::archive::parse_any(&name).filter(|x| src.matches(&x.base)) else {
-            continue;
-        };
-        let Ok(m) = e.metadata() else { continue };
-        if !m.is_file() {
-            continue;
-        }
-        a.count += 1;
-        a.bytes += m.len();
-        if oldest
-            .as_ref()
-            .is_none_or(|o| arch.cut_order(o) == std::cmp::Ordering::Less)
-        {
-            oldest = Some(arch);
-        }
-    }
-    a.oldest = oldest.map(|o| o.file_name());
-    a
+    crate::archive::inventory(dir, |base| src.matches(base))
 }
 
 /// What the live journal file says: the last failed record per source (""

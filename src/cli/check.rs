@@ -156,7 +156,7 @@ pub(super) fn check(cfg: &Config, clock: &Clock) -> ExitCode {
         out.push_str("\nno [[source]] configured: the daemon would idle\n");
     }
     // What housekeeping would do now (compression, retention), dry.
-    let jr: engine::SharedJournal = Arc::new(Mutex::new(Journal::log_only()));
+    let jr: crate::journal::SharedJournal = Arc::new(Mutex::new(Journal::log_only()));
     let house = engine::housekeep(
         cfg,
         &jr,

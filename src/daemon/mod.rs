@@ -30,8 +30,8 @@ use tokio::time::Instant;
 
 use crate::clock::{Clock, TrustedTime};
 use crate::config::Config;
-use crate::engine::{self, Cutter, Force, SharedJournal, WriterWait};
-use crate::journal::{Journal, Record};
+use crate::engine::{self, Cutter, Force, WriterWait};
+use crate::journal::{self, Journal, Record, SharedJournal};
 use crate::state::{self, StateLock};
 pub use signals::Signal;
 use watch::{FsEvent, Watch};
@@ -154,7 +154,7 @@ fn spawn_cutter(
                 if pass_due || next_cut.is_some_and(|t| t <= std::time::Instant::now()) {
                     let report = cutter.pass(clock.now(), &force);
                     if report.cuts > 0 {
-                        engine::checkpoint(&journal_c, clock.now(), "rotate");
+                        journal::checkpoint_shared(&journal_c, clock.now(), "rotate");
                         let _ = house.send(Job::Pass(Force::None));
                     }
                     let sleep = report
@@ -316,11 +316,11 @@ fn spawn_housekeeper(
                         humantime::format_duration(step.to_std().unwrap_or_default()),
                         seen.now.format("%Y-%m-%dT%H:%M:%SZ")
                     );
-                    engine::journal(&journal, Record::failed(now, "clock.step", msg));
+                    journal::append(&journal, Record::failed(now, "clock.step", msg));
                 }
                 let report = engine::housekeep(&cfg, &journal, now, seen.now, WriterWait::Grace, false, &stop);
                 if report.deleted > 0 {
-                    engine::checkpoint(&journal, clock.now(), "retention");
+                    journal::checkpoint_shared(&journal, clock.now(), "retention");
                 }
                 let sleep = if report.waiting > 0 {
                     HOUSE_RETRY
@@ -372,7 +372,7 @@ async fn event_loop(
     mut lock: StateLock,
 ) -> anyhow::Result<()> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
-    engine::journal(
+    journal::append(
         &journal,
         Record::ok(clock.now(), "startup")
             .new_value(format!("logwarden {}", env!("CARGO_PKG_VERSION")))
@@ -409,7 +409,7 @@ async fn event_loop(
                 humantime::format_duration(cfg.rescan_interval)
             );
             tracing::warn!("{msg}");
-            engine::journal(&journal, Record::failed(clock.now(), "watch", msg));
+            journal::append(&journal, Record::failed(clock.now(), "watch", msg));
             None
         }
     };
@@ -434,7 +434,7 @@ async fn event_loop(
                 tracing::info!("serving /metrics and /healthz on http://{addr}");
                 tokio::spawn(crate::metrics::serve(l));
             }
-            Err(e) => engine::journal(
+            Err(e) => journal::append(
                 &journal,
                 Record::failed(clock.now(), "metrics.listen", format!("cannot listen on {addr}: {e}; metrics stay available through metrics.textfile and logwarden status")),
             ),
@@ -519,7 +519,7 @@ async fn event_loop(
                     fatal = Some(e);
                     break;
                 }
-                engine::checkpoint(&journal, clock.now(), "interval");
+                journal::checkpoint_shared(&journal, clock.now(), "interval");
             }
         }
     }
@@ -531,8 +531,8 @@ async fn event_loop(
     let _ = house_tx.send(Job::Stop);
     let _ = cutter.join();
     let _ = house.join();
-    engine::journal(&journal, Record::ok(clock.now(), "shutdown"));
-    engine::checkpoint(&journal, clock.now(), "shutdown");
+    journal::append(&journal, Record::ok(clock.now(), "shutdown"));
+    journal::checkpoint_shared(&journal, clock.now(), "shutdown");
     fatal.map_or(Ok(()), Err)
 }
 
@@ -575,7 +575,7 @@ impl Unwatched {
                 humantime::format_duration(cfg.rescan_interval)
             );
             tracing::warn!("{msg}");
-            engine::journal(
+            journal::append(
                 journal,
                 Record::failed(now, "watch", msg).resource(&p, None, None),
             );
@@ -633,12 +633,12 @@ fn state_dir_lost(
         dir.display()
     );
     tracing::error!("{msg}");
-    engine::journal(
+    journal::append(
         journal,
         Record::failed(clock.now(), "state.lost", msg).resource(dir, None, None),
     );
     let _ = cut_tx.send(Job::StateLost);
-    engine::checkpoint(journal, clock.now(), "state.lost");
+    journal::checkpoint_shared(journal, clock.now(), "state.lost");
     Ok(lock)
 }
 
@@ -656,11 +656,11 @@ fn reload(
             tracing::error!(
                 "config reload refused; the running config stays in force:\n{problems}"
             );
-            engine::journal(
+            journal::append(
                 journal,
                 Record::failed(now, "config.reload", &problems).resource(&cfg.path, None, None),
             );
-            engine::checkpoint(journal, now, "reload");
+            journal::checkpoint_shared(journal, now, "reload");
         }
         Ok(new) if new.state_dir != cfg.state_dir => {
             let msg = format!(
@@ -669,7 +669,7 @@ fn reload(
                 new.state_dir.display()
             );
             tracing::error!("config reload refused: {msg}");
-            engine::journal(
+            journal::append(
                 journal,
                 Record::failed(now, "config.reload", msg).resource(&cfg.path, None, None),
             );
@@ -691,8 +691,8 @@ fn reload(
             let _ = house_tx.send(Job::Reload(Arc::clone(&new)));
             let _ = cut_tx.send(Job::Pass(Force::None));
             *cfg = new;
-            engine::journal(journal, rec);
-            engine::checkpoint(journal, now, "reload");
+            journal::append(journal, rec);
+            journal::checkpoint_shared(journal, now, "reload");
         }
     }
     sd::ready();

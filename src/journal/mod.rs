@@ -23,10 +23,32 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+/// A journal shared by the threads that act.
+pub type SharedJournal = Arc<Mutex<Journal>>;
+
+/// Append a record to a shared journal (a poisoned lock is taken over: a
+/// panic elsewhere must not silence the audit trail).
+pub fn append(j: &SharedJournal, r: Record) {
+    match j.lock() {
+        Ok(mut g) => g.record(r),
+        Err(poisoned) => poisoned.into_inner().record(r),
+    }
+}
+
+/// Append a (signed, when a key is present) `checkpoint` record to a shared
+/// journal.
+pub fn checkpoint_shared(j: &SharedJournal, now: DateTime<Utc>, why: &str) {
+    match j.lock() {
+        Ok(mut g) => g.checkpoint(now, why),
+        Err(poisoned) => poisoned.into_inner().checkpoint(now, why),
+    }
+}
 
 /// The file name of the journal inside `state_dir`.
 pub const FILE_NAME: &str = "journal.ndjson";

@@ -39,14 +39,27 @@ use sha2::{Digest, Sha256};
 use crate::archive::{self, Archive};
 use crate::config::{Config, Mode, Source};
 use crate::discover;
-use crate::engine::{journal, SharedJournal};
 use crate::holders::Holders;
-use crate::journal::Record;
+use crate::journal::{Record, SharedJournal};
 use crate::redact::{self, Carry, Counts, Redactor};
 use crate::rotate::{self, CutError, Finish, RenameFailed, Strategy};
 use crate::safe_dir::{self, Meta, SafeDir};
 use crate::tail::{Fingerprint, Identity, Line, Tailer, FINGERPRINT_LEN};
 use checkpoint::{Checkpoint, InputCk, MirrorCk, Shift, SourceCk};
+
+/// One input's lag behind its file (from the running pipeline).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FileLag {
+    pub source: String,
+    /// Its name now (an archive name while a renamed file drains).
+    pub file: String,
+    /// The live file (and mirror) it belongs to.
+    pub base: String,
+    pub size: u64,
+    pub offset: u64,
+    pub lag_bytes: u64,
+    pub lag_seconds: f64,
+}
 
 /// Checkpoints are saved at most this often while lines flow...
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
@@ -473,7 +486,7 @@ impl Pipeline {
         let jr_for_syncer = Arc::clone(&jr);
         let (ck, warning) = Checkpoint::load(&cfg.state_dir);
         if let Some(w) = warning {
-            journal(
+            crate::journal::append(
                 &jr,
                 Record::failed(now, "checkpoint.recover", w).resource(&cfg.state_dir, None, None),
             );
@@ -525,7 +538,7 @@ impl Pipeline {
 
     fn report_once(&mut self, key: String, r: Record) {
         if self.reported.insert(key) {
-            journal(&self.journal, r);
+            crate::journal::append(&self.journal, r);
         }
     }
 
@@ -595,7 +608,7 @@ impl Pipeline {
                         "found cut at start: a crash came between the mirror's rename and its record"
                             .into(),
                     );
-                    journal(&self.journal, r);
+                    crate::journal::append(&self.journal, r);
                 }
                 Ok((None, None)) => {}
                 Err(e) => {
@@ -610,7 +623,7 @@ impl Pipeline {
             match recover_input(&pipe.dir, ick, self.max_line) {
                 Ok(Some((input, note))) => {
                     if let Some(note) = note {
-                        journal(
+                        crate::journal::append(
                             &self.journal,
                             Record::failed(now, "tail.reset", note)
                                 .source(&src.name)
@@ -621,7 +634,7 @@ impl Pipeline {
                 }
                 Ok(None) => {
                     if ick.draining_since.is_none() {
-                        journal(
+                        crate::journal::append(
                             &self.journal,
                             Record::failed(
                                 now,
@@ -663,7 +676,7 @@ impl Pipeline {
                     _ => None,
                 };
                 if let Some(e) = failed {
-                    journal(
+                    crate::journal::append(
                         &self.journal,
                         Record::failed(now, "reopen", e).source(&src.name).resource(
                             &path,
@@ -830,7 +843,7 @@ impl Pipeline {
         self.backlog = total.more;
         if self.blocked.take().is_some() {
             tracing::info!("mirror writes succeed again; the pipeline resumed");
-            journal(
+            crate::journal::append(
                 &self.journal,
                 Record::ok(now, "mirror.resume").new_value("mirror writes succeed again"),
             );
@@ -970,7 +983,7 @@ impl Pipeline {
     }
 
     /// Every input's lag behind its file: what `status` and the metrics show.
-    pub fn lag(&mut self) -> Vec<crate::status::FileLag> {
+    pub fn lag(&mut self) -> Vec<FileLag> {
         let mut v = Vec::new();
         for (name, pipe) in &mut self.pipes {
             for input in &mut pipe.inputs {
@@ -982,7 +995,7 @@ impl Pipeline {
                     input.behind_since = None;
                     Instant::now()
                 };
-                v.push(crate::status::FileLag {
+                v.push(FileLag {
                     source: name.clone(),
                     file: input.t.name.clone(),
                     base: input.base.clone(),
@@ -1554,7 +1567,7 @@ impl Pipeline {
         let Some(pipe) = self.pipes.get(source) else {
             return Ok(None);
         };
-        journal(
+        crate::journal::append(
             &self.journal,
             Record::ok(now, "rotate")
                 .source(source)
@@ -1688,7 +1701,7 @@ impl Pipeline {
         } else {
             rec = rec.new_value("drained into the mirror");
         }
-        journal(&self.journal, rec);
+        crate::journal::append(&self.journal, rec);
         self.dirty = true;
     }
 
@@ -1744,7 +1757,7 @@ impl Pipeline {
             Some(input.t.id.ino),
             None,
         );
-        journal(&self.journal, rec);
+        crate::journal::append(&self.journal, rec);
     }
 
     /// [`Pipeline::finish_drained`] without its rate limit (one-shot runs, tests).
@@ -1772,7 +1785,7 @@ impl Pipeline {
             }
         ));
         r.reason = Some("counts since the previous summary".into());
-        journal(&self.journal, r);
+        crate::journal::append(&self.journal, r);
     }
 
     /// Whether a sync failed: the caller drops this pipeline (saving
@@ -1974,7 +1987,7 @@ pub fn reopen(
         Ok(p) => Some(p),
         Err(e) => {
             tracing::error!("{e:#}");
-            journal(&jr, Record::failed(now, "error", format!("{e:#}")));
+            crate::journal::append(&jr, Record::failed(now, "error", format!("{e:#}")));
             None
         }
     }
