@@ -45,7 +45,7 @@
 //!   but serde_json stops it at depth 128 and the line falls back to the
 //!   text rules.)
 //! * *Fast path.* Most log lines contain no secret. One pass of the
-//!   literal finder ([`literals`]: ASCII case-insensitive, every occurrence,
+//!   literal finder (`literals`: ASCII case-insensitive, every occurrence,
 //!   a hashed 3-byte window per position) over the line looks for
 //!   the words of the configured keys (each key split on `_`, `-` and
 //!   camel-case boundaries, plus the folded key), `\u` (an escaped key),
