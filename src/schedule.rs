@@ -35,6 +35,34 @@ pub enum Schedule {
     Every(std::time::Duration),
 }
 
+/// Why a live file is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    MaxSize,
+}
+
+impl Trigger {
+    /// As the rotate records and reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::MaxSize => "max_size",
+        }
+    }
+}
+
+/// [`Schedule::due`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    /// Not now; the next scheduled cut.
+    No { next: DateTime<Utc> },
+    /// Cut now, under this label.
+    Yes { trigger: Trigger, label: String },
+}
+
 /// The time zone a schedule is read in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Zone {
@@ -153,6 +181,41 @@ impl Schedule {
         match last_cut {
             None => false,
             Some(last) => self.next_cut(zone, last) <= now,
+        }
+    }
+
+    /// Whether a live file whose period began at `anchor` is cut at `now`,
+    /// why, and under which label. The schedule comes first (labelled with
+    /// the period the scheduled cut ends, however late it is taken: a cut
+    /// missed while the daemon was down is caught up under its own date);
+    /// then a forced cut (`manual`), then `over_size` (`max_size`), both
+    /// labelled with the current period.
+    pub fn due(
+        &self,
+        zone: Zone,
+        anchor: DateTime<Utc>,
+        now: DateTime<Utc>,
+        over_size: bool,
+        forced: bool,
+    ) -> Due {
+        let scheduled = self.next_cut(zone, anchor);
+        let trigger = if scheduled <= now {
+            Trigger::Schedule
+        } else if forced {
+            Trigger::Manual
+        } else if over_size {
+            Trigger::MaxSize
+        } else {
+            return Due::No { next: scheduled };
+        };
+        let at = if trigger == Trigger::Schedule {
+            scheduled
+        } else {
+            now
+        };
+        Due::Yes {
+            trigger,
+            label: self.label(zone, at),
         }
     }
 
@@ -437,6 +500,171 @@ mod tests {
 
     fn every(secs: u64) -> Schedule {
         Schedule::Every(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn due_table() {
+        use Trigger::*;
+        let yes = |trigger, label: &str| Due::Yes {
+            trigger,
+            label: label.to_string(),
+        };
+        let no = |next: &str| Due::No { next: utc(next) };
+        // (schedule, zone, anchor, now, over_size, forced, answer)
+        let cases = [
+            // Daily at midnight UTC: not yet, then due with the day it ends.
+            (
+                daily(0, 0),
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-01T23:59:59Z",
+                false,
+                false,
+                no("2026-03-02T00:00:00Z"),
+            ),
+            (
+                daily(0, 0),
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-02T00:00:00Z",
+                false,
+                false,
+                yes(Schedule, "2026-03-01"),
+            ),
+            // Caught up days later: still the missed period's label.
+            (
+                daily(0, 0),
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-05T08:00:00Z",
+                false,
+                false,
+                yes(Schedule, "2026-03-01"),
+            ),
+            // The schedule wins over size and force.
+            (
+                daily(0, 0),
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-02T00:00:01Z",
+                true,
+                true,
+                yes(Schedule, "2026-03-01"),
+            ),
+            // Forced or over size mid-period: the current period's label.
+            (
+                daily(0, 0),
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-01T12:00:00Z",
+                true,
+                true,
+                yes(Manual, "2026-03-01"),
+            ),
+            (
+                daily(0, 0),
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-01T12:00:00Z",
+                true,
+                false,
+                yes(MaxSize, "2026-03-01"),
+            ),
+            // New York across spring-forward (2026-03-08): midnight is 05:00Z
+            // before, 04:00Z after.
+            (
+                daily(0, 0),
+                NY,
+                "2026-03-07T05:00:00Z",
+                "2026-03-08T04:59:59Z",
+                false,
+                false,
+                no("2026-03-08T05:00:00Z"),
+            ),
+            (
+                daily(0, 0),
+                NY,
+                "2026-03-07T05:00:00Z",
+                "2026-03-08T05:00:00Z",
+                false,
+                false,
+                yes(Schedule, "2026-03-07"),
+            ),
+            (
+                daily(0, 0),
+                NY,
+                "2026-03-08T05:00:00Z",
+                "2026-03-09T03:59:59Z",
+                false,
+                false,
+                no("2026-03-09T04:00:00Z"),
+            ),
+            (
+                daily(0, 0),
+                NY,
+                "2026-03-08T05:00:00Z",
+                "2026-03-09T04:00:00Z",
+                false,
+                false,
+                yes(Schedule, "2026-03-08"),
+            ),
+            // 02:30 does not exist on 2026-03-08 in New York: the cut is at
+            // the first instant after the gap (03:00 EDT = 07:00Z).
+            (
+                daily(2, 30),
+                NY,
+                "2026-03-07T12:00:00Z",
+                "2026-03-08T06:59:59Z",
+                false,
+                false,
+                no("2026-03-08T07:00:00Z"),
+            ),
+            (
+                daily(2, 30),
+                NY,
+                "2026-03-07T12:00:00Z",
+                "2026-03-08T07:00:00Z",
+                false,
+                false,
+                yes(Schedule, "2026-03-07"),
+            ),
+            // A size cut in a half-hour zone labels the local day.
+            (
+                daily(0, 0),
+                KOLKATA,
+                "2026-03-01T18:30:00Z",
+                "2026-03-01T19:00:00Z",
+                true,
+                false,
+                yes(MaxSize, "2026-03-02"),
+            ),
+            // Hourly.
+            (
+                super::Schedule::Hourly,
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-01T11:00:00Z",
+                false,
+                false,
+                yes(Schedule, "2026-03-01-10"),
+            ),
+            (
+                super::Schedule::Hourly,
+                UTC,
+                "2026-03-01T10:00:00Z",
+                "2026-03-01T10:30:00Z",
+                true,
+                false,
+                yes(MaxSize, "2026-03-01-10"),
+            ),
+        ];
+        for (s, zone, anchor, now, over, forced, want) in cases {
+            assert_eq!(
+                s.due(zone, utc(anchor), utc(now), over, forced),
+                want,
+                "{s:?} {zone:?} anchor {anchor} now {now} over_size {over} forced {forced}"
+            );
+        }
     }
 
     // Expected values below were checked against the system tz database with
