@@ -415,48 +415,161 @@ fn copy_truncate_into(src: &File, dst: &File, path: &str) -> Result<u64, CutErro
     }
     dst.sync_data().map_err(io_err("fsync archive"))?;
 
-    // Collapse the copied prefix, block-aligned: no window for a writer to lose bytes.
-    let blk = rustix::fs::fstatvfs(src)
-        .map(|v| v.f_bsize)
-        .unwrap_or(4096)
-        .max(1);
-    let k = copied / blk * blk;
-    if k > 0 && k < stat(src)?.size {
-        let keep = k - c.skipped_below(k);
-        // Shorten the archive first: a crash between the two steps then leaves
-        // a live file that still starts with the whole archive, which recovery
-        // recognises as "not cut yet".
-        dst.set_len(keep).map_err(io_err("shorten archive"))?;
-        dst.sync_data().map_err(io_err("fsync archive"))?;
-        match rustix::fs::fallocate(src, FallocateFlags::COLLAPSE_RANGE, 0, k) {
-            Ok(()) => return Ok(keep),
-            Err(e) => {
-                tracing::debug!("collapse range unavailable on {path} ({e}); truncating instead");
+    // Remove the copied prefix: collapse it (block-aligned, no window for a
+    // writer to lose bytes), else truncate once nothing new arrived; copy
+    // what came meanwhile. Rotate mode never punches: the live file would
+    // keep its apparent size with a hole where the archive's bytes were.
+    let blk = block_size(src);
+    let mut can = Capable {
+        collapse: true,
+        punch: false,
+    };
+    loop {
+        let size = stat(src)?.size;
+        if size < copied {
+            return Err(CutError::Changed(path.to_string()));
+        }
+        match removal(can, copied, size, blk) {
+            Some(Removal::Collapse) => {
+                let k = copied / blk * blk;
+                let keep = k - c.skipped_below(k);
+                // Shorten the archive first: a crash between the two steps
+                // then leaves a live file that still starts with the whole
+                // archive, which recovery recognises as "not cut yet".
+                dst.set_len(keep).map_err(io_err("shorten archive"))?;
+                dst.sync_data().map_err(io_err("fsync archive"))?;
+                if remove_prefix(src, Removal::Collapse, copied, blk, &mut can, path)? {
+                    return Ok(keep);
+                }
                 copied = k;
                 c.forget_above(k);
                 let mut d = dst;
                 d.seek(SeekFrom::End(0)).map_err(io_err("seek archive"))?;
             }
+            Some(Removal::Truncate) => {
+                dst.sync_data().map_err(io_err("fsync archive"))?;
+                if remove_prefix(src, Removal::Truncate, copied, blk, &mut can, path)? {
+                    break;
+                }
+            }
+            Some(Removal::Punch) | None => {
+                c.copy(copied, size)
+                    .map_err(io_err(format!("copy {path}")))?;
+                copied = size;
+            }
         }
-    }
-    // No collapse: re-check the size right before truncating; copy what came meanwhile.
-    loop {
-        let end = stat(src)?.size;
-        if end > copied {
-            c.copy(copied, end)
-                .map_err(io_err(format!("copy {path}")))?;
-            copied = end;
-            continue;
-        }
-        dst.sync_data().map_err(io_err("fsync archive"))?;
-        if stat(src)?.size != copied {
-            continue;
-        }
-        src.set_len(0).map_err(io_err(format!("truncate {path}")))?;
-        break;
     }
     let len = safe_dir::fstat(dst).map_err(io_err("stat archive"))?.size;
     Ok(len)
+}
+
+/// How a prefix of a live file that is already safe elsewhere (copied into
+/// the archive in rotate mode, drained into the mirror in mirror mode)
+/// leaves the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// `FALLOC_FL_COLLAPSE_RANGE` of the block-aligned part: the file
+    /// shrinks, with no window in which a write could be lost.
+    Collapse,
+    /// `FALLOC_FL_PUNCH_HOLE` of all of it: offsets and apparent size stay,
+    /// no window either (mirror mode only: its tailer keeps its offset).
+    Punch,
+    /// `ftruncate(0)`, only while the file still ends where the safe prefix
+    /// ends (a write between the check and the truncate would be lost).
+    Truncate,
+}
+
+impl Removal {
+    /// As the cut's reason names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Removal::Collapse => "collapse-range",
+            Removal::Punch => "punch-hole (the file keeps its apparent size)",
+            Removal::Truncate => "truncate (nothing was unread)",
+        }
+    }
+}
+
+/// Which removals may be tried: what the mode allows, less what the
+/// filesystem refused during this cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capable {
+    pub collapse: bool,
+    pub punch: bool,
+}
+
+/// How to remove the safe prefix `[0, done)` of a file now `size` bytes
+/// long on a filesystem of `blk`-byte blocks, best first: collapse the
+/// block-aligned part when something is left after it; punch it all out;
+/// truncate when nothing is unread. `None`: the writer appended since, so
+/// copy (or read) what came and decide again.
+pub fn removal(can: Capable, done: u64, size: u64, blk: u64) -> Option<Removal> {
+    let blk = blk.max(1);
+    let k = done / blk * blk;
+    if can.collapse && k > 0 && k < size {
+        Some(Removal::Collapse)
+    } else if can.punch && done > 0 {
+        Some(Removal::Punch)
+    } else if size == done {
+        Some(Removal::Truncate)
+    } else {
+        None
+    }
+}
+
+/// The filesystem block size of `f` (the unit `COLLAPSE_RANGE` needs).
+pub fn block_size(f: &File) -> u64 {
+    rustix::fs::fstatvfs(f)
+        .map(|v| v.f_bsize)
+        .unwrap_or(4096)
+        .max(1)
+}
+
+/// Carries out [`removal`]'s choice on `f`. `Ok(false)`: not done, and
+/// nothing removed: the file grew before a truncate, or the filesystem
+/// refused the fallocate mode (then `can` no longer offers it).
+pub fn remove_prefix(
+    f: &File,
+    how: Removal,
+    done: u64,
+    blk: u64,
+    can: &mut Capable,
+    path: &str,
+) -> Result<bool, CutError> {
+    let k = done / blk.max(1) * blk.max(1);
+    match how {
+        Removal::Collapse => match rustix::fs::fallocate(f, FallocateFlags::COLLAPSE_RANGE, 0, k) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                tracing::debug!("collapse range unavailable on {path} ({e})");
+                can.collapse = false;
+                Ok(false)
+            }
+        },
+        Removal::Punch => match rustix::fs::fallocate(
+            f,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            0,
+            done,
+        ) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                tracing::debug!("punch hole unavailable on {path} ({e})");
+                can.punch = false;
+                Ok(false)
+            }
+        },
+        Removal::Truncate => {
+            let size = safe_dir::fstat(f)
+                .map_err(io_err(format!("stat {path}")))?
+                .size;
+            if size != done {
+                return Ok(false);
+            }
+            f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
+            Ok(true)
+        }
+    }
 }
 
 /// Start-up recovery of a copy-truncate interrupted by a crash: for every

@@ -3,6 +3,7 @@
 //! same line.
 
 use super::*;
+use crate::rotate::Removal;
 
 pub(super) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CutError {
     let what = what.into();
@@ -68,14 +69,7 @@ impl Pipeline {
             let (a, removed, how) = self.truncate_drained(src, name, meta, i, label)?;
             archive = a;
             bytes = removed;
-            reason = format!(
-                "{reason}; drained prefix removed by {}",
-                match how {
-                    How::Collapse => "collapse-range",
-                    How::Punch => "punch-hole (the file keeps its apparent size)",
-                    How::Truncate => "truncate (nothing was unread)",
-                }
-            );
+            reason = format!("{reason}; drained prefix removed by {}", how.describe());
         }
         self.save().map_err(io_err("save the tail checkpoint"))?;
         let mirror = self.cut_mirror(&src.name, name, label, now)?;
@@ -105,7 +99,7 @@ impl Pipeline {
         meta: &Meta,
         i: usize,
         label: &str,
-    ) -> Result<(Option<Archive>, u64, How), CutError> {
+    ) -> Result<(Option<Archive>, u64, Removal), CutError> {
         let path = src.dir.join(name).display().to_string();
         let keep_raw = src.raw_max_age.is_some();
         let f = {
@@ -128,12 +122,11 @@ impl Pipeline {
         {
             return Err(CutError::Changed(path));
         }
-        let blk = rustix::fs::fstatvfs(&f)
-            .map(|v| v.f_bsize)
-            .unwrap_or(4096)
-            .max(1);
-        let mut can_collapse = true;
-        let mut can_punch = true;
+        let blk = rotate::block_size(&f);
+        let mut can = rotate::Capable {
+            collapse: true,
+            punch: true,
+        };
         for _ in 0..200 {
             // Read to the end, the partial line included, without saving yet.
             self.read_to_end(&src.name, i)
@@ -141,28 +134,18 @@ impl Pipeline {
             let c = self.pipes[&src.name].inputs[i].t.committed;
             let size = stat(&f)?;
             let k = c / blk * blk;
-            // How the drained prefix goes, best first: collapse it (the file
-            // shrinks, no window); punch it out (offsets stay, the file keeps
-            // its apparent size, no window); truncate when nothing is unread
-            // (a write between the last fstat and the truncate would be lost).
-            let how = if can_collapse && k > 0 && k < size {
-                How::Collapse
-            } else if can_punch && c > 0 {
-                How::Punch
-            } else if size == c {
-                How::Truncate
-            } else {
+            let Some(how) = rotate::removal(can, c, size, blk) else {
                 continue; // the writer appended since: read again
             };
             let (shift, data_end, after) = match how {
-                How::Collapse => (
+                Removal::Collapse => (
                     k,
                     k,
                     Fingerprint::of(&f, k, FINGERPRINT_LEN.min(c - k))
                         .map_err(io_err(format!("read {path}")))?,
                 ),
-                How::Punch => (0, c, Fingerprint::zeros(FINGERPRINT_LEN.min(c))),
-                How::Truncate => (c, c, Fingerprint::zeros(0)),
+                Removal::Punch => (0, c, Fingerprint::zeros(FINGERPRINT_LEN.min(c))),
+                Removal::Truncate => (c, c, Fingerprint::zeros(0)),
             };
             // Durable mirror + checkpoint (offset c, the intended removal).
             self.set_shift(
@@ -179,39 +162,7 @@ impl Pipeline {
             } else {
                 None
             };
-            let done = match how {
-                How::Collapse => {
-                    match rustix::fs::fallocate(&f, FallocateFlags::COLLAPSE_RANGE, 0, k) {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tracing::debug!("collapse range unavailable on {path} ({e})");
-                            can_collapse = false;
-                            false
-                        }
-                    }
-                }
-                How::Punch => match rustix::fs::fallocate(
-                    &f,
-                    FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
-                    0,
-                    c,
-                ) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::debug!("punch hole unavailable on {path} ({e})");
-                        can_punch = false;
-                        false
-                    }
-                },
-                How::Truncate => {
-                    if stat(&f)? == c {
-                        f.set_len(0).map_err(io_err(format!("truncate {path}")))?;
-                        true
-                    } else {
-                        false
-                    }
-                }
-            };
+            let done = rotate::remove_prefix(&f, how, c, blk, &mut can, &path)?;
             if done {
                 if let Some(p) = self.pipes.get_mut(&src.name) {
                     let input = &mut p.inputs[i];

@@ -47,7 +47,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rustix::fs::FallocateFlags;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{self, Archive};
@@ -249,14 +248,6 @@ pub struct Pipeline {
     unannounced: HashSet<(String, String)>,
     /// Mirror files opened since the last save (see [`MAX_OPEN_MIRRORS`]).
     opened: usize,
-}
-
-/// How copy-truncate removes a drained prefix in mirror mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum How {
-    Collapse,
-    Punch,
-    Truncate,
 }
 
 /// What a mirror-mode cut did.

@@ -2,6 +2,7 @@
 //! a crash around a prefix removal, and after its inode was reused.
 
 use super::*;
+use rustix::fs::FallocateFlags;
 use std::io::Write;
 
 fn setup(content: &[u8]) -> (tempfile::TempDir, SafeDir, Meta) {

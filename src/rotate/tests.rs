@@ -94,6 +94,71 @@ fn writer_grace_table() {
     }
 }
 
+#[test]
+fn removal_table() {
+    use Removal::*;
+    let all = Capable {
+        collapse: true,
+        punch: true,
+    };
+    let rotate_mode = Capable {
+        collapse: true,
+        punch: false,
+    };
+    let no_collapse = Capable {
+        collapse: false,
+        punch: true,
+    };
+    let neither = Capable {
+        collapse: false,
+        punch: false,
+    };
+    // (capable, safe prefix, file size, block, choice)
+    let cases = [
+        // A block or more is safe and the writer added more: collapse.
+        (all, 10_000, 12_000, 4096, Some(Collapse)),
+        (rotate_mode, 10_000, 12_000, 4096, Some(Collapse)),
+        // Collapse needs something left after the aligned part.
+        (rotate_mode, 8192, 8192, 4096, Some(Truncate)),
+        (all, 8192, 8192, 4096, Some(Punch)),
+        // Less than a block safe: nothing to collapse.
+        (all, 100, 5000, 4096, Some(Punch)),
+        (rotate_mode, 100, 100, 4096, Some(Truncate)),
+        (rotate_mode, 100, 5000, 4096, None),
+        // Collapse refused (tmpfs, btrfs): punch where allowed, else truncate
+        // only when nothing is unread.
+        (no_collapse, 10_000, 12_000, 4096, Some(Punch)),
+        (neither, 10_000, 12_000, 4096, None),
+        (neither, 10_000, 10_000, 4096, Some(Truncate)),
+        // Nothing safe, nothing there: an empty truncate.
+        (all, 0, 0, 4096, Some(Truncate)),
+        (all, 0, 10, 4096, None),
+        // A block size of 0 reported by a broken filesystem counts as 1.
+        (rotate_mode, 10, 20, 0, Some(Collapse)),
+    ];
+    for (can, done, size, blk, want) in cases {
+        assert_eq!(
+            removal(can, done, size, blk),
+            want,
+            "{can:?} done {done} size {size} blk {blk}"
+        );
+    }
+}
+
+#[test]
+fn remove_prefix_truncates_only_a_file_that_did_not_grow() {
+    let (_t, dir, _) = setup(b"0123456789");
+    let f = dir.open_rw("a.log").unwrap();
+    let mut can = Capable {
+        collapse: false,
+        punch: false,
+    };
+    assert!(!remove_prefix(&f, Removal::Truncate, 4, 4096, &mut can, "a.log").unwrap());
+    assert_eq!(f.metadata().unwrap().len(), 10);
+    assert!(remove_prefix(&f, Removal::Truncate, 10, 4096, &mut can, "a.log").unwrap());
+    assert_eq!(f.metadata().unwrap().len(), 0);
+}
+
 fn setup(content: &[u8]) -> (tempfile::TempDir, SafeDir, Meta) {
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("a.log"), content).unwrap();
