@@ -15,6 +15,7 @@
 
 mod sd;
 mod signals;
+mod timing;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -34,30 +35,22 @@ use crate::engine::{self, Cutter, Force, WriterWait};
 use crate::journal::{self, Journal, Record, SharedJournal};
 use crate::state::{self, StateLock};
 pub use signals::Signal;
+use timing::{Timing, Told};
 use watch::{FsEvent, Watch};
 
 /// The file `logwarden rotate --source NAME` leaves for the daemon before
 /// sending SIGUSR1 (a signal cannot carry the name).
 pub const ROTATE_REQUEST: &str = "rotate-request";
 
-/// The longest the cutter sleeps without re-reading the wall clock.
-const MAX_SLEEP: Duration = Duration::from_secs(30);
-/// At most one discovery of new names per this long while names keep
-/// changing (the first is at once).
-const NAMES_COALESCE: Duration = Duration::from_millis(50);
 /// How often a `checkpoint` record is written when nothing else writes one.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the housekeeper runs when nothing wakes it.
 const HOUSE_INTERVAL: Duration = Duration::from_secs(300);
 /// How often it re-checks rotated files still held by a writer.
 const HOUSE_RETRY: Duration = Duration::from_secs(2);
-/// How often the cutter publishes `status.json` and the metrics textfile
-/// while something happens (lines read, jobs, cuts).
-const PUBLISH_INTERVAL: Duration = Duration::from_secs(2);
-/// How often it publishes when nothing happens: publishing stats every
-/// mirrored file and rewrites `status.json` (a megabyte at 10,000 files),
-/// so an idle daemon does it rarely (and uses no CPU in between).
-const IDLE_PUBLISH_INTERVAL: Duration = Duration::from_secs(60);
+/// How many pump rounds the cutter runs before it looks at cuts, jobs and
+/// signals again (a writer faster than the pipeline cannot starve them).
+const PUMP_ROUNDS: usize = 64;
 
 enum Job {
     Pass(Force),
@@ -118,126 +111,83 @@ fn spawn_cutter(
             let journal_c = Arc::clone(&journal);
             let mut cutter = Cutter::new(cfg, journal, false, clock.now());
             let mut force = Force::None;
-            let mut pass_due = true;
-            let mut next_cut: Option<std::time::Instant> = None;
-            let mut last_pass = std::time::Instant::now();
+            let mut timing = Timing::new(std::time::Instant::now());
             let started = chrono::Utc::now();
-            let mut published: Option<std::time::Instant> = None;
-            // Whether anything happened since the last publish.
-            let mut activity = true;
-            // New names are tailed at once; a burst of them is coalesced
-            // into one discovery per NAMES_COALESCE.
-            let mut discovered: Option<std::time::Instant> = None;
-            let mut names_pending = false;
             loop {
                 let now = clock.now();
                 cutter.recover_failed_sync(now);
-                names_pending |= names_flag.swap(false, std::sync::atomic::Ordering::SeqCst);
+                if names_flag.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    timing.names();
+                }
                 if let Some(p) = cutter.pipeline.as_mut() {
-                    let names_now =
-                        names_pending && discovered.is_none_or(|t| t.elapsed() >= NAMES_COALESCE);
-                    if pass_due || names_now {
+                    if timing.discover(std::time::Instant::now()) {
                         p.discover(now);
-                        discovered = Some(std::time::Instant::now());
-                        names_pending = false;
                     }
                     // Drain what is there before any cut decision (bounded, so
                     // a writer faster than us cannot starve signals and cuts).
-                    for _ in 0..64 {
+                    for _ in 0..PUMP_ROUNDS {
                         let pumped = p.pump(now);
-                        activity |= pumped.lines > 0;
+                        timing.pumped(pumped.lines);
                         if !pumped.more {
                             break;
                         }
                     }
                 }
-                if pass_due || next_cut.is_some_and(|t| t <= std::time::Instant::now()) {
+                if timing.pass(std::time::Instant::now()) {
                     let report = cutter.pass(clock.now(), &force);
                     if report.cuts > 0 {
                         journal::checkpoint_shared(&journal_c, clock.now(), "rotate");
                         let _ = house.send(Job::Pass(Force::None));
                     }
-                    let sleep = report
+                    let until = report
                         .next_due
-                        .map(|d| {
-                            (d - clock.now()).to_std().unwrap_or_default()
-                                + Duration::from_millis(5)
-                        })
-                        .unwrap_or(MAX_SLEEP)
-                        .min(MAX_SLEEP);
-                    next_cut = Some(std::time::Instant::now() + sleep);
+                        .map(|d| (d - clock.now()).to_std().unwrap_or_default());
+                    timing.passed(std::time::Instant::now(), until, report.cuts > 0);
                     force = Force::None;
-                    pass_due = false;
-                    last_pass = std::time::Instant::now();
                 }
-                let mut wake = next_cut.unwrap_or_else(|| std::time::Instant::now() + MAX_SLEEP);
-                if let (true, Some(t)) = (names_pending, discovered) {
-                    wake = wake.min(t + NAMES_COALESCE);
-                }
+                let mut pipeline_wake = None;
                 if let Some(p) = cutter.pipeline.as_mut() {
                     p.finish_drained(clock.now());
                     if let Err(e) = p.maybe_sync(false) {
                         tracing::error!("cannot save the tail checkpoint: {e}");
                     }
-                    if let Some(w) = p.next_wake() {
-                        wake = wake.min(w);
-                    }
+                    pipeline_wake = p.next_wake();
                 }
-                let every = if activity {
-                    PUBLISH_INTERVAL
-                } else {
-                    IDLE_PUBLISH_INTERVAL
-                };
-                if published.is_none_or(|t| t.elapsed() >= every) {
+                if timing.publish(std::time::Instant::now()) {
                     publish(&mut cutter, started, true);
-                    published = Some(std::time::Instant::now());
-                    activity = false;
-                }
-                if let Some(t) = published {
-                    wake = wake.min(t + every);
                 }
                 // Alive, for /healthz (no I/O).
                 crate::metrics::global().heartbeat();
-                let sleep = wake.saturating_duration_since(std::time::Instant::now());
-                let job = if sleep.is_zero() {
-                    rx.try_recv().map_err(|e| match e {
-                        std_mpsc::TryRecvError::Empty => std_mpsc::RecvTimeoutError::Timeout,
-                        std_mpsc::TryRecvError::Disconnected => {
-                            std_mpsc::RecvTimeoutError::Disconnected
-                        }
-                    })
-                } else {
-                    rx.recv_timeout(sleep)
-                };
+                let wake = timing.wake(std::time::Instant::now(), pipeline_wake);
+                let job = wait(
+                    &rx,
+                    wake.saturating_duration_since(std::time::Instant::now()),
+                );
                 data_flag.store(false, std::sync::atomic::Ordering::SeqCst);
-                activity |= job.is_ok();
-                match job {
+                let told = match job {
                     Ok(Job::Pass(f)) => {
                         force = f;
-                        pass_due = true;
+                        Told::Pass
                     }
-                    Ok(Job::Data) => {
-                        // A write can push a file past max_size.
-                        let sized = cutter
+                    Ok(Job::Data) => Told::Data {
+                        sized: cutter
                             .cfg
                             .sources
                             .iter()
-                            .any(|s| s.policy.max_size.is_some());
-                        if sized && last_pass.elapsed() >= Duration::from_millis(500) {
-                            pass_due = true;
-                        }
-                    }
+                            .any(|s| s.policy.max_size.is_some()),
+                    },
                     Ok(Job::Reload(c)) => {
                         cutter.set_config(c, clock.now());
-                        pass_due = true;
+                        Told::Pass
                     }
                     Ok(Job::StateLost) => {
                         cutter.state_lost();
-                        pass_due = true;
+                        Told::Pass
                     }
                     Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
-                    Err(std_mpsc::RecvTimeoutError::Timeout) => {}
-                }
+                    Err(std_mpsc::RecvTimeoutError::Timeout) => Told::Nothing,
+                };
+                timing.told(std::time::Instant::now(), told);
             }
             if let Some(p) = cutter.pipeline.as_mut() {
                 p.shutdown(clock.now());
@@ -246,6 +196,17 @@ fn spawn_cutter(
         })
         .expect("spawning a thread at start-up");
     (tx, handle)
+}
+
+/// The next job, waiting at most `sleep` (none: only what is queued).
+fn wait(rx: &std_mpsc::Receiver<Job>, sleep: Duration) -> Result<Job, std_mpsc::RecvTimeoutError> {
+    if !sleep.is_zero() {
+        return rx.recv_timeout(sleep);
+    }
+    rx.try_recv().map_err(|e| match e {
+        std_mpsc::TryRecvError::Empty => std_mpsc::RecvTimeoutError::Timeout,
+        std_mpsc::TryRecvError::Disconnected => std_mpsc::RecvTimeoutError::Disconnected,
+    })
 }
 
 /// Publish what only the daemon knows for `logwarden status`, refresh the
@@ -372,12 +333,7 @@ async fn event_loop(
     mut lock: StateLock,
 ) -> anyhow::Result<()> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
-    journal::append(
-        &journal,
-        Record::ok(clock.now(), "startup")
-            .new_value(format!("logwarden {}", env!("CARGO_PKG_VERSION")))
-            .resource(&cfg.path, None, None),
-    );
+    journal::append(&journal, startup_record(&cfg, &clock));
 
     let stop = Arc::new(AtomicBool::new(false));
     let (house_tx, house_rx) = std_mpsc::channel::<Job>();
@@ -400,19 +356,7 @@ async fn event_loop(
     );
 
     let (fs_tx, mut fs_rx) = mpsc::channel::<FsEvent>(4096);
-    let mut watch = match Watch::new(fs_tx) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            let msg = format!(
-                "inotify unavailable ({}); relying on rescans every {}",
-                watch::explain(&e),
-                humantime::format_duration(cfg.rescan_interval)
-            );
-            tracing::warn!("{msg}");
-            journal::append(&journal, Record::failed(clock.now(), "watch", msg));
-            None
-        }
-    };
+    let mut watch = start_watch(fs_tx, &cfg, &journal, &clock);
     let mut unwatched = Unwatched::default();
     unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
     let mut rescan = tokio::time::interval(cfg.rescan_interval);
@@ -428,18 +372,7 @@ async fn event_loop(
     let mut scan_at: Option<Instant> = None;
     // Set when the loop must end in an error (after the graceful stop).
     let mut fatal: Option<anyhow::Error> = None;
-    if let Some(addr) = cfg.metrics.listen {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => {
-                tracing::info!("serving /metrics and /healthz on http://{addr}");
-                tokio::spawn(crate::metrics::serve(l));
-            }
-            Err(e) => journal::append(
-                &journal,
-                Record::failed(clock.now(), "metrics.listen", format!("cannot listen on {addr}: {e}; metrics stay available through metrics.textfile and logwarden status")),
-            ),
-        }
-    }
+    serve_metrics(&cfg, &journal, &clock).await;
     sd::ready();
     tracing::info!(
         "logwarden {} running with {} source(s)",
@@ -467,32 +400,7 @@ async fn event_loop(
                     unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
                     scan_at = Some(Instant::now());
                 }
-                FsEvent::Written(paths) => {
-                    if paths.iter().any(|p| is_config_path(&cfg, p)) {
-                        reload_at = Some(Instant::now() + Duration::from_millis(300));
-                    }
-                    if paths.iter().any(|p| is_source_path(&cfg, p))
-                        && !data_flag.swap(true, std::sync::atomic::Ordering::SeqCst)
-                    {
-                        let _ = cut_tx.send(Job::Data);
-                    }
-                }
-                FsEvent::Changed(paths) => {
-                    if paths.iter().any(|p| is_config_path(&cfg, p)) {
-                        reload_at = Some(Instant::now() + Duration::from_millis(300));
-                    }
-                    if paths.iter().any(|p| is_source_path(&cfg, p)) {
-                        // Tail new names at once: wake the pipeline (one
-                        // wake-up in flight at a time) with names to discover.
-                        names_flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                        if !data_flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                            let _ = cut_tx.send(Job::Data);
-                        }
-                        if scan_at.is_none() {
-                            scan_at = Some(Instant::now() + Duration::from_millis(500));
-                        }
-                    }
-                }
+                ev => on_files(&cfg, &ev, &cut_tx, &data_flag, &names_flag, &mut reload_at, &mut scan_at),
             },
             _ = tokio::time::sleep_until(reload_at.unwrap_or(far)), if reload_at.is_some() => {
                 reload_at = None;
@@ -534,6 +442,89 @@ async fn event_loop(
     journal::append(&journal, Record::ok(clock.now(), "shutdown"));
     journal::checkpoint_shared(&journal, clock.now(), "shutdown");
     fatal.map_or(Ok(()), Err)
+}
+
+/// The `startup` record: this version, and the config it runs.
+fn startup_record(cfg: &Config, clock: &Clock) -> Record {
+    Record::ok(clock.now(), "startup")
+        .new_value(format!("logwarden {}", env!("CARGO_PKG_VERSION")))
+        .resource(&cfg.path, None, None)
+}
+
+/// inotify on the config and source directories, or `None` (journaled)
+/// where it is unavailable: rescans alone then find changes.
+fn start_watch(
+    fs_tx: mpsc::Sender<FsEvent>,
+    cfg: &Config,
+    journal: &SharedJournal,
+    clock: &Clock,
+) -> Option<Watch> {
+    match Watch::new(fs_tx) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            let msg = format!(
+                "inotify unavailable ({}); relying on rescans every {}",
+                watch::explain(&e),
+                humantime::format_duration(cfg.rescan_interval)
+            );
+            tracing::warn!("{msg}");
+            journal::append(journal, Record::failed(clock.now(), "watch", msg));
+            None
+        }
+    }
+}
+
+/// `/metrics` and `/healthz` on `metrics.listen`, if set (a failure to
+/// bind is journaled; the textfile and `status` still work).
+async fn serve_metrics(cfg: &Config, journal: &SharedJournal, clock: &Clock) {
+    let Some(addr) = cfg.metrics.listen else {
+        return;
+    };
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => {
+            tracing::info!("serving /metrics and /healthz on http://{addr}");
+            tokio::spawn(crate::metrics::serve(l));
+        }
+        Err(e) => journal::append(
+            journal,
+            Record::failed(clock.now(), "metrics.listen", format!("cannot listen on {addr}: {e}; metrics stay available through metrics.textfile and logwarden status")),
+        ),
+    }
+}
+
+/// What a batch of file events asks for: a config edit, a reload soon (the
+/// editor may write in steps); a write to a source, a pump (one wake-up in
+/// flight at a time); a new or removed name in a source, a discovery at
+/// once and a cut pass soon.
+fn on_files(
+    cfg: &Config,
+    ev: &FsEvent,
+    cut_tx: &std_mpsc::Sender<Job>,
+    data_flag: &AtomicBool,
+    names_flag: &AtomicBool,
+    reload_at: &mut Option<Instant>,
+    scan_at: &mut Option<Instant>,
+) {
+    let (paths, names) = match ev {
+        FsEvent::Written(p) => (p, false),
+        FsEvent::Changed(p) => (p, true),
+        FsEvent::Rescan => return,
+    };
+    if paths.iter().any(|p| is_config_path(cfg, p)) {
+        *reload_at = Some(Instant::now() + Duration::from_millis(300));
+    }
+    if !paths.iter().any(|p| is_source_path(cfg, p)) {
+        return;
+    }
+    if names {
+        names_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        if scan_at.is_none() {
+            *scan_at = Some(Instant::now() + Duration::from_millis(500));
+        }
+    }
+    if !data_flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let _ = cut_tx.send(Job::Data);
+    }
 }
 
 use signals::Signals;
