@@ -41,6 +41,25 @@ pub fn housekeep(
     let Ok(dir) = SafeDir::open(state_dir) else {
         return done;
     };
+    compress_closed(state_dir, &dir, ship_grace, now, dry_run, record, &mut done);
+    if let Some(max_age) = max_age {
+        age_out(
+            state_dir, &dir, max_age, now, dry_run, record, set_base, &mut done,
+        );
+    }
+    done
+}
+
+/// Compress every closed journal file past the shipper's grace.
+fn compress_closed(
+    state_dir: &Path,
+    dir: &SafeDir,
+    ship_grace: std::time::Duration,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    record: &mut dyn FnMut(Record),
+    done: &mut Done,
+) {
     let all = files(state_dir);
     let archived = &all[..all.len().saturating_sub(1)];
     for path in archived {
@@ -80,7 +99,7 @@ pub fn housekeep(
             )
         };
         match crate::compress::compress_as(
-            &dir,
+            dir,
             name,
             gz.clone(),
             &format!(".{gz}.tmp"),
@@ -98,11 +117,24 @@ pub fn housekeep(
             ),
         }
     }
-    let Some(max_age) = max_age else {
-        return done;
-    };
+}
+
+/// Delete the closed journal files whose last record is older than
+/// `max_age`, oldest first, each journaled (with its `_seq` range and tip)
+/// before the unlink; the retained base moves past it.
+#[allow(clippy::too_many_arguments)]
+fn age_out(
+    state_dir: &Path,
+    dir: &SafeDir,
+    max_age: Duration,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    record: &mut dyn FnMut(Record),
+    set_base: &mut dyn FnMut(u64, String),
+    done: &mut Done,
+) {
     let Ok(max_age) = chrono::Duration::from_std(max_age) else {
-        return done;
+        return;
     };
     // Re-list: names changed to .gz above.
     let all = files(state_dir);
@@ -175,7 +207,6 @@ pub fn housekeep(
             }
         }
     }
-    done
 }
 
 /// Whether `bytes` (a verified chain) holds the `retention.delete` record
