@@ -81,8 +81,11 @@
 //!   rules; in the JSON pass only configured keys are used.
 
 pub mod detect;
+mod filter;
 mod json;
 mod literals;
+mod names;
+mod salt;
 mod settings;
 mod text;
 
@@ -90,12 +93,14 @@ mod text;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read, Write};
-use std::path::Path;
 
 use memchr::memmem;
 use sha2::{Digest, Sha256};
 
+pub use filter::{filter, filter_with};
+use names::{fold, fold_into, has_segment, key_words, segment_at};
+pub use salt::load_or_create_salt;
+pub(crate) use salt::random32;
 pub use settings::{Mask, Redact, DEFAULT_KEYS};
 
 /// Per-line statistics, summed with [`Counts::add`].
@@ -148,51 +153,6 @@ struct Key {
     segment: bool,
 }
 
-/// Whether `b[s..e]` is a whole segment of the word around it (see
-/// [`has_segment`]): no letter continues it on either side, except across
-/// a lower-to-upper case change.
-fn segment_at(b: &[u8], s: usize, e: usize) -> bool {
-    let left = s == 0 || {
-        let (p, c) = (b[s - 1], b[s]);
-        !p.is_ascii_alphabetic() || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-    };
-    let right = e >= b.len() || {
-        let (p, c) = (b[e - 1], b[e]);
-        !c.is_ascii_alphabetic() || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-    };
-    left && right
-}
-
-/// Whether one of `name`'s segments (split at bytes that are not letters or
-/// digits, at lower-to-upper case changes and between letters and digits)
-/// is `seg` (lowercase), ignoring case.
-fn has_segment(name: &[u8], seg: &[u8]) -> bool {
-    let n = name.len();
-    let mut start = 0;
-    for i in 0..=n {
-        let cut = if i == n || !name[i].is_ascii_alphanumeric() {
-            true
-        } else if i > start {
-            let (p, c) = (name[i - 1], name[i]);
-            (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-                || p.is_ascii_alphabetic() != c.is_ascii_alphabetic()
-        } else {
-            false
-        };
-        if cut {
-            if name[start..i].eq_ignore_ascii_case(seg) {
-                return true;
-            }
-            start = if i < n && !name[i].is_ascii_alphanumeric() {
-                i + 1
-            } else {
-                i
-            };
-        }
-    }
-    false
-}
-
 /// Which rule produced a redaction; the index into `Redactor::names`.
 type NameId = usize;
 
@@ -229,42 +189,6 @@ pub struct Redactor {
     mask_plain: Vec<u8>,
     /// Mask text escaped for the inside of a JSON string.
     mask_json: Vec<u8>,
-}
-
-/// Folds a field name: ASCII-lowercase, `_` and `-` deleted.
-fn fold_into(name: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend(
-        name.iter()
-            .filter(|&&b| b != b'_' && b != b'-')
-            .map(|b| b.to_ascii_lowercase()),
-    );
-}
-
-fn fold(name: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(name.len());
-    fold_into(name, &mut v);
-    v
-}
-
-/// Splits a key into its words: on `_`, `-` and lower→upper camel boundaries.
-fn key_words(key: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    for part in key.split(['_', '-']) {
-        let mut cur = String::new();
-        let mut prev_lower = false;
-        for ch in part.chars() {
-            if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-            prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
-            cur.push(ch.to_ascii_lowercase());
-        }
-        if !cur.is_empty() {
-            words.push(cur);
-        }
-    }
-    words
 }
 
 /// Escapes `s` for the inside of a JSON string.
@@ -797,247 +721,4 @@ pub struct Carry {
 /// The marker appended to a line cut for length.
 pub fn cut_marker(max: u64) -> Vec<u8> {
     format!(" [logwarden: line cut at {max} bytes]").into_bytes()
-}
-
-/// The `logwarden redact` filter: reads `input`, splits it on `'\n'`, redacts
-/// each line with `r` and writes it (with its `'\n'`; a last line without one
-/// is written without one) to `output`, buffered.
-///
-/// Memory is bounded: input is read in chunks into one buffer of
-/// max(1 MiB, `max_line_bytes` + 1) bytes at most. A line longer than
-/// `max_line_bytes` keeps its first `max_line_bytes` bytes, is redacted, gets
-/// [`cut_marker`], and the rest of it up to its newline is read and
-/// discarded (never emitted as a line of its own). `max_line_bytes == 0`
-/// means no limit.
-pub fn filter(
-    input: impl BufRead,
-    output: impl Write,
-    r: &Redactor,
-    max_line_bytes: u64,
-) -> io::Result<Counts> {
-    filter_with(input, output, r, max_line_bytes, false)
-}
-
-/// [`filter`], and with `explain` each redacted line is followed by one
-/// line per rule, key or pattern that masked something in it:
-/// `  ^ 2 masked by rule github-token` (`logwarden redact --explain`).
-pub fn filter_with(
-    mut input: impl BufRead,
-    mut output: impl Write,
-    r: &Redactor,
-    max_line_bytes: u64,
-    explain: bool,
-) -> io::Result<Counts> {
-    const CHUNK: usize = 1 << 20;
-    const FLUSH: usize = 256 << 10;
-    let max = if max_line_bytes == 0 {
-        usize::MAX
-    } else {
-        usize::try_from(max_line_bytes).unwrap_or(usize::MAX)
-    };
-    let marker = cut_marker(max_line_bytes);
-    let mut counts = Counts::default();
-    let mut carry = Carry::default();
-    let mut before: BTreeMap<String, u64> = BTreeMap::new();
-    // One line through the redactor (with the explanation, when asked).
-    let mut one = |line: &[u8], cut: bool, out: &mut Vec<u8>, counts: &mut Counts| {
-        if explain {
-            before.clone_from(&counts.by_key);
-        }
-        r.redact_carry(&mut carry, line, out, counts);
-        if cut {
-            out.extend_from_slice(&marker);
-            counts.cut_lines += 1;
-        }
-        if explain {
-            explain_into(&before, &counts.by_key, out);
-        }
-    };
-    let mut buf = vec![0u8; CHUNK];
-    let mut out: Vec<u8> = Vec::with_capacity(FLUSH + CHUNK);
-    let (mut start, mut end) = (0usize, 0usize);
-    // Skipping the rest of a line that was cut.
-    let mut discard = false;
-    loop {
-        while start < end {
-            match memchr::memchr(b'\n', &buf[start..end]) {
-                Some(off) => {
-                    let line = &buf[start..start + off];
-                    start += off + 1;
-                    if !discard {
-                        if line.len() > max {
-                            one(&line[..max], true, &mut out, &mut counts);
-                        } else {
-                            one(line, false, &mut out, &mut counts);
-                        }
-                    }
-                    discard = false;
-                    out.push(b'\n');
-                }
-                None => {
-                    if !discard && end - start > max {
-                        one(&buf[start..start + max], true, &mut out, &mut counts);
-                        discard = true;
-                    }
-                    if discard {
-                        start = end;
-                    }
-                    break;
-                }
-            }
-            if out.len() >= FLUSH {
-                output.write_all(&out)?;
-                out.clear();
-            }
-        }
-        // Keep the partial line, make room, read more.
-        if start > 0 {
-            buf.copy_within(start..end, 0);
-            end -= start;
-            start = 0;
-        }
-        if end == buf.len() {
-            // A partial line of at most `max` bytes fills the buffer.
-            let grown = buf.len().saturating_mul(2).min(max.saturating_add(1));
-            buf.resize(grown.max(buf.len() + 1), 0);
-        }
-        let n = loop {
-            match input.read(&mut buf[end..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        if n == 0 {
-            // End of input: a last line without '\n' (at most `max` bytes,
-            // longer ones were cut above).
-            if start < end && !discard {
-                one(&buf[start..end], false, &mut out, &mut counts);
-            }
-            break;
-        }
-        end += n;
-    }
-    output.write_all(&out)?;
-    output.flush()?;
-    Ok(counts)
-}
-
-/// Appends, for each count that grew from `before` to `after`, a line
-/// `\n  ^ N masked by rule|key|pattern NAME`.
-fn explain_into(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, out: &mut Vec<u8>) {
-    let rules = detect::ids();
-    for (name, n) in after {
-        let grew = n - before.get(name).copied().unwrap_or(0);
-        if grew == 0 {
-            continue;
-        }
-        let kind = if rules.contains(&name.as_str()) {
-            "rule"
-        } else if name.starts_with("pattern:") {
-            "pattern"
-        } else {
-            "key"
-        };
-        out.extend_from_slice(format!("\n  ^ {grew} masked by {kind} {name}").as_bytes());
-    }
-}
-
-/// Reads the salt `<state_dir>/redact.salt`, or creates it: 32 random bytes
-/// (getrandom(2), else `/dev/urandom`), `O_CREAT|O_EXCL`, mode 0600, fsynced
-/// (file and directory).
-///
-/// An existing salt file that is not exactly 32 bytes, not a regular file, or
-/// readable by group or others is refused with an error that says so. (A
-/// crash between creating and writing the file leaves an empty file, which is
-/// then refused: delete it to get a new salt.)
-pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let path = state_dir.join("redact.salt");
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-    {
-        Ok(mut f) => {
-            let salt = random32()?;
-            f.write_all(&salt)?;
-            f.sync_all()?;
-            if let Ok(dir) = std::fs::File::open(state_dir) {
-                // Best effort: make the new directory entry durable.
-                let _ = dir.sync_all();
-            }
-            Ok(salt)
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let mut f = std::fs::File::open(&path)?;
-            let meta = f.metadata()?;
-            if !meta.is_file() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("salt file {} is not a regular file", path.display()),
-                ));
-            }
-            if meta.mode() & 0o044 != 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    format!(
-                        "salt file {} is readable by group or others (mode {:o}); \
-                         run `chmod 600` on it",
-                        path.display(),
-                        meta.mode() & 0o7777
-                    ),
-                ));
-            }
-            if meta.len() != 32 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "salt file {} has {} bytes, expected exactly 32; \
-                         delete it to create a new salt (masks will change)",
-                        path.display(),
-                        meta.len()
-                    ),
-                ));
-            }
-            let mut salt = [0u8; 32];
-            f.read_exact(&mut salt)?;
-            let mut extra = [0u8; 1];
-            if f.read(&mut extra)? != 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("salt file {} grew while being read", path.display()),
-                ));
-            }
-            Ok(salt)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// 32 random bytes (getrandom(2), else `/dev/urandom`).
-pub(crate) fn random32() -> io::Result<[u8; 32]> {
-    let mut salt = [0u8; 32];
-    let mut filled = 0;
-    while filled < salt.len() {
-        let rest = &mut salt[filled..];
-        // SAFETY: the pointer and length describe `rest`, a live, writable
-        // buffer.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n > 0 {
-            filled += n as usize;
-            continue;
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::ENOSYS) => {
-                std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
-                return Ok(salt);
-            }
-            _ => return Err(err),
-        }
-    }
-    Ok(salt)
 }
