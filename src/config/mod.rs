@@ -11,7 +11,10 @@
 //! machine that does not have the directories yet.
 
 pub mod raw;
+mod resolve;
 pub mod units;
+
+use resolve::Cx;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -259,183 +262,62 @@ impl Config {
     /// Read and resolve the config at `path` and its drop-ins.
     pub fn load(path: &Path) -> Result<Config, Problems> {
         let mut cx = Cx::default();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                return Err(Problems(vec![Problem {
-                    file: path.to_path_buf(),
-                    line: 1,
-                    col: 1,
-                    message: format!("cannot read config: {e}"),
-                    hint: Some("pass the config file with -c FILE".into()),
-                }]))
-            }
-        };
-        // Relative paths are relative to the config file's directory, made
-        // absolute once so the daemon does not depend on its working directory.
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base = std::fs::canonicalize(if base.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &base
-        })
-        .unwrap_or(base);
-        let main: Option<RawMain> = cx.parse(path, &text);
-        let Some(main) = main else {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Problems(vec![Problem {
+                file: path.to_path_buf(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read config: {e}"),
+                hint: Some("pass the config file with -c FILE".into()),
+            }])
+        })?;
+        let base = config_base(path);
+        let Some(main) = cx.parse::<RawMain>(path, &text) else {
             return Err(Problems(cx.problems));
         };
-        let mut files = vec![path.to_path_buf()];
-        let mut watch_dirs = vec![base.clone()];
-        let mut sources: Vec<(PathBuf, String, RawSource)> = Vec::new();
+        let mut found = Found {
+            files: vec![path.to_path_buf()],
+            watch_dirs: vec![base.clone()],
+            sources: Vec::new(),
+        };
         for s in main.source {
-            sources.push((path.to_path_buf(), text.clone(), s));
+            found.sources.push((path.to_path_buf(), text.clone(), s));
         }
         for pattern in main.include.iter().flatten() {
-            let at = cx.at(path, &text, pattern);
-            let (dir, matched) = match expand_include(&base, pattern.get_ref()) {
-                Ok(found) => found,
-                Err(message) => {
-                    cx.push(
-                        at,
-                        message,
-                        Some("write a glob such as \"conf.d/*.toml\"".into()),
-                    );
-                    continue;
-                }
-            };
-            if !watch_dirs.contains(&dir) {
-                watch_dirs.push(dir);
-            }
-            for file in matched {
-                let dtext = match std::fs::read_to_string(&file) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        cx.push(
-                            at.clone(),
-                            format!("cannot read drop-in {}: {e}", file.display()),
-                            None,
-                        );
-                        continue;
-                    }
-                };
-                if let Some(d) = cx.parse::<RawDropIn>(&file, &dtext) {
-                    for s in d.source {
-                        sources.push((file.clone(), dtext.clone(), s));
-                    }
-                }
-                files.push(file);
-            }
+            include(&mut cx, path, &text, &base, pattern, &mut found);
         }
-
         let state_dir = cx
             .opt(path, &text, &main.state_dir, |s| Ok(absolute(&base, s)))
             .unwrap_or_else(|| PathBuf::from("/var/lib/logwarden"));
-        let log_level = cx.opt(path, &text, &main.log_level, |s| {
-            // A bare word is a target name to EnvFilter ("loud" would mean
-            // "everything from a module named loud"), so a misspelt level
-            // would silently log nothing: each part must be a level or
-            // `target=level`.
-            const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
-            if let Some(part) = s.split(',').map(str::trim).find(|p| {
-                !p.contains('=') && !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(p))
-            }) {
-                return Err(format!(
-                    "invalid log_level {s:?}: {part:?} is not a level; use error, warn, info, debug or trace (or target=level directives)"
-                ));
-            }
-            tracing_subscriber::EnvFilter::try_new(s)
-                .map(|_| s.to_string())
-                .map_err(|e| {
-                    format!("invalid log_level {s:?}: {e}; use error, warn, info, debug or trace")
-                })
-        });
+        let log_level = cx.opt(path, &text, &main.log_level, |s| log_level(s));
         let rescan_interval = cx
             .opt(path, &text, &main.rescan_interval, |s| {
                 positive(units::duration(s)?)
             })
             .unwrap_or(Duration::from_secs(60));
         let journal_max_size = cx
-            .opt(path, &text, &main.journal_max_size, |s| {
-                let n = units::size(s)?;
-                if n < 4096 {
-                    return Err("journal_max_size must be at least 4KiB".into());
-                }
-                Ok(n)
-            })
+            .opt(path, &text, &main.journal_max_size, |s| journal_max_size(s))
             .unwrap_or(64 << 20);
-        let journal_max_age = cx.opt(path, &text, &main.journal_max_age, |s| {
-            let d = positive(units::duration(s)?)?;
-            if d < Duration::from_secs(86400) {
-                return Err(
-                    "journal_max_age must be at least 1d: the journal outlives what it vouches for"
-                        .into(),
-                );
-            }
-            Ok(d)
-        });
+        let journal_max_age = cx.opt(path, &text, &main.journal_max_age, |s| journal_max_age(s));
         let redact = cx.redact(path, &text, main.redact.unwrap_or_default());
-        let raw_metrics = main.metrics.unwrap_or_default();
-        let metrics = MetricsOut {
-            textfile: cx.opt(path, &text, &raw_metrics.textfile, |s| {
-                let p = absolute(&base, s);
-                if p.extension().is_none_or(|e| e != "prom") {
-                    return Err(format!("metrics.textfile {s:?} must end in .prom: node_exporter's textfile collector reads only *.prom files"));
-                }
-                Ok(p)
-            }),
-            listen: cx.opt(path, &text, &raw_metrics.listen, |s| {
-                if let Ok(port) = s.parse::<u16>() {
-                    return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-                }
-                s.parse::<std::net::SocketAddr>().map_err(|_| {
-                    format!("metrics.listen {s:?} is not an address; use a port (\"9464\", loopback) or \"IP:PORT\"")
-                })
-            }),
-        };
+        let metrics = cx.metrics(path, &text, &base, main.metrics.unwrap_or_default());
         let defaults = main.defaults.unwrap_or_default();
         // Validate [defaults] on their own, in the main file, so a bad default is
         // reported once, at its own position, even if no source uses it.
-        let defaults_ok = {
-            let before = cx.problems.len();
-            cx.policy(path, &text, defaults.overlay(RawPolicy::default()));
-            cx.problems.len() == before
-        };
-        if !defaults_ok {
+        let before = cx.problems.len();
+        cx.policy(path, &text, defaults.overlay(RawPolicy::default()));
+        if cx.problems.len() != before {
             return Err(Problems(cx.problems));
         }
-        let mut names = BTreeSet::new();
-        let mut resolved = Vec::new();
-        for (file, ftext, s) in sources {
-            // Paths resolve against the file's directory, made absolute
-            // (inotify reports absolute paths; `-c c.toml` has parent "").
-            let base = match file.parent() {
-                Some(d) if d.is_absolute() => d.to_path_buf(),
-                Some(d) if !d.as_os_str().is_empty() => {
-                    std::fs::canonicalize(d).unwrap_or_else(|_| base.join(d))
-                }
-                _ => base.clone(),
-            };
-            if let Some(src) = cx.source(&file, &ftext, &base, &defaults, s) {
-                if !names.insert(src.name.clone()) {
-                    cx.problems.push(Problem {
-                        file: file.clone(),
-                        line: 1,
-                        col: 1,
-                        message: format!("source name {:?} is used twice", src.name),
-                        hint: Some("give every [[source]] a unique name".into()),
-                    });
-                }
-                resolved.push(src);
-            }
-        }
-        mirror_dirs_are_distinct(&resolved, &state_dir, &mut cx.problems);
+        let sources = resolve_sources(&mut cx, &base, &defaults, found.sources);
+        mirror_dirs_are_distinct(&sources, &state_dir, &mut cx.problems);
         if !cx.problems.is_empty() {
             return Err(Problems(cx.problems));
         }
         Ok(Config {
             path: path.to_path_buf(),
-            files,
-            watch_dirs,
+            files: found.files,
+            watch_dirs: found.watch_dirs,
             state_dir,
             log_level,
             rescan_interval,
@@ -444,7 +326,7 @@ impl Config {
             forward_secure: main.forward_secure.map(|b| *b.get_ref()).unwrap_or(false),
             redact,
             metrics,
-            sources: resolved,
+            sources,
         })
     }
 
@@ -459,413 +341,142 @@ impl Config {
     }
 }
 
-/// A position in a config file, before the message is known.
-#[derive(Debug, Clone)]
-struct At {
-    file: PathBuf,
-    line: usize,
-    col: usize,
+/// What the main file and its drop-ins contribute: the files read, the
+/// directories to watch for edits, and each `[[source]]` with its file and
+/// that file's text (for positions).
+struct Found {
+    files: Vec<PathBuf>,
+    watch_dirs: Vec<PathBuf>,
+    sources: Vec<(PathBuf, String, RawSource)>,
 }
 
-/// Collects problems while resolving.
-#[derive(Default)]
-struct Cx {
-    problems: Vec<Problem>,
+/// The directory relative paths in `path` are relative to, made absolute
+/// once so the daemon does not depend on its working directory.
+fn config_base(path: &Path) -> PathBuf {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::fs::canonicalize(if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &base
+    })
+    .unwrap_or(base)
 }
 
-impl Cx {
-    fn parse<T: serde::de::DeserializeOwned>(&mut self, file: &Path, text: &str) -> Option<T> {
-        match toml::from_str::<T>(text) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-                let message = e.message().trim().to_string();
-                let hint = if message.starts_with("unknown field") {
-                    Some("check the spelling; the keys are listed in README.md".into())
-                } else {
-                    None
-                };
-                self.problems.push(Problem {
-                    file: file.to_path_buf(),
-                    line,
-                    col,
-                    message,
-                    hint,
-                });
-                None
-            }
-        }
-    }
-
-    fn at<T>(&self, file: &Path, text: &str, v: &Spanned<T>) -> At {
-        let (line, col) = line_col(text, v.span().start);
-        At {
-            file: file.to_path_buf(),
-            line,
-            col,
-        }
-    }
-
-    fn push(&mut self, at: At, message: String, hint: Option<String>) {
-        self.problems.push(Problem {
-            file: at.file,
-            line: at.line,
-            col: at.col,
-            message,
-            hint,
-        });
-    }
-
-    /// Interpret an optional value; a failure is recorded at the value's position.
-    fn opt<T, R>(
-        &mut self,
-        file: &Path,
-        text: &str,
-        v: &S<T>,
-        f: impl FnOnce(&T) -> Result<R, String>,
-    ) -> Option<R> {
-        let v = v.as_ref()?;
-        match f(v.get_ref()) {
-            Ok(r) => Some(r),
-            Err(message) => {
-                let at = self.at(file, text, v);
-                self.push(at, message, None);
-                None
-            }
-        }
-    }
-
-    fn redact(&mut self, file: &Path, text: &str, r: raw::RawRedact) -> Redact {
-        let keys = match &r.keys {
-            Some(keys) => keys.iter().map(|k| k.get_ref().clone()).collect(),
-            None => DEFAULT_REDACT_KEYS.iter().map(|s| s.to_string()).collect(),
-        };
-        let detectors = self
-            .opt(file, text, &r.detectors, |d| match d.as_str() {
-                "default" => Ok(true),
-                "none" => Ok(false),
-                other => Err(format!(
-                    "unknown detectors {other:?}: use \"default\" (the built-in pack) or \"none\""
-                )),
-            })
-            .unwrap_or(true);
-        let known = crate::redact::detect::ids();
-        let mut disable = Vec::new();
-        for d in r.disable.iter().flatten() {
-            if known.contains(&d.get_ref().as_str()) {
-                disable.push(d.get_ref().clone());
-            } else {
-                let at = self.at(file, text, d);
-                self.push(
-                    at,
-                    format!("unknown detector rule {:?}", d.get_ref()),
-                    Some(format!("the rules are: {}", known.join(", "))),
-                );
-            }
-        }
-        let mut patterns = Vec::new();
-        for p in r.patterns.iter().flatten() {
-            match regex::bytes::Regex::new(p.get_ref()) {
-                Ok(re) => patterns.push(re),
-                Err(e) => {
-                    let at = self.at(file, text, p);
-                    let first = e.to_string().lines().last().unwrap_or_default().to_string();
-                    self.push(at, format!("invalid pattern: {first}"), None);
-                }
-            }
-        }
-        let mask = self
-            .opt(file, text, &r.mask, |m| {
-                Ok(if m == "sha256" {
-                    Mask::Sha256
-                } else {
-                    Mask::Text(m.clone())
-                })
-            })
-            .unwrap_or_else(|| Mask::Text("[REDACTED]".into()));
-        let max_line_bytes = self
-            .opt(file, text, &r.max_line_bytes, |s| {
-                let n = units::size(s)?;
-                if n < 256 {
-                    return Err("max_line_bytes must be at least 256 bytes".into());
-                }
-                Ok(n)
-            })
-            .unwrap_or(64 * 1024);
-        Redact {
-            keys,
-            detectors,
-            disable,
-            patterns,
-            mask,
-            max_line_bytes,
-        }
-    }
-
-    fn source(
-        &mut self,
-        file: &Path,
-        text: &str,
-        base: &Path,
-        defaults: &RawPolicy,
-        s: RawSource,
-    ) -> Option<Source> {
-        let before = self.problems.len();
-        let name = match &s.name {
-            Some(n) => {
-                let ok = !n.get_ref().is_empty()
-                    && n.get_ref()
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-                if !ok {
-                    let at = self.at(file, text, n);
-                    self.push(
-                        at,
-                        format!("invalid source name {:?}", n.get_ref()),
-                        Some("use letters, digits, '-', '_' and '.'".into()),
-                    );
-                }
-                n.get_ref().clone()
-            }
-            None => {
-                self.problems.push(Problem {
-                    file: file.to_path_buf(),
-                    line: 1,
-                    col: 1,
-                    message: "a [[source]] has no name".into(),
-                    hint: Some("add name = \"…\" to every [[source]]".into()),
-                });
-                String::new()
-            }
-        };
-        let dir = match &s.dir {
-            Some(d) => absolute(base, d.get_ref()),
-            None => {
-                self.problems.push(Problem {
-                    file: file.to_path_buf(),
-                    line: 1,
-                    col: 1,
-                    message: format!("source {name:?} has no dir"),
-                    hint: Some("add dir = \"/var/log/app\" (the directory to watch)".into()),
-                });
-                PathBuf::new()
-            }
-        };
-        let mut include_text = Vec::new();
-        let include = match &s.include {
-            Some(list) if !list.get_ref().is_empty() => {
-                let mut b = GlobSetBuilder::new();
-                for g in list.get_ref() {
-                    include_text.push(g.get_ref().clone());
-                    self.glob(file, text, g, &mut b);
-                }
-                b.build().ok()
-            }
-            Some(list) => {
-                let at = self.at(file, text, list);
-                self.push(
-                    at,
-                    "include is empty: no file would ever match".into(),
-                    Some("e.g. include = [\"*.log\"]".into()),
-                );
-                None
-            }
-            None => {
-                self.problems.push(Problem {
-                    file: file.to_path_buf(),
-                    line: 1,
-                    col: 1,
-                    message: format!("source {name:?} has no include"),
-                    hint: Some("add include = [\"*.log\"] (globs over file names in dir)".into()),
-                });
-                None
-            }
-        };
-        let mut b = GlobSetBuilder::new();
-        for g in s.exclude.iter().flatten() {
-            self.glob(file, text, g, &mut b);
-        }
-        let exclude = b.build().ok();
-        let output_dir = s.output_dir.as_ref().map(|d| absolute(base, d.get_ref()));
-        let output_dir_at = s
-            .output_dir
-            .as_ref()
-            .map(|d| line_col(text, d.span().start))
-            .unwrap_or((1, 1));
-        let raw_max_age = self.opt(file, text, &s.raw_max_age, |d| units::duration(d));
-        let partial_timeout = self
-            .opt(file, text, &s.partial_timeout, |d| units::duration(d))
-            .unwrap_or(Duration::from_secs(10));
-        let output_owner = s
-            .output_owner
-            .as_ref()
-            .and_then(|o| match resolve_su(o.get_ref()) {
-                Ok(su) => Some(su),
-                Err(message) => {
-                    let at = self.at(file, text, o);
-                    self.push(
-                        at,
-                        message,
-                        Some(
-                            "name an existing user and group, as in /etc/passwd and /etc/group"
-                                .into(),
-                        ),
-                    );
-                    None
-                }
-            });
-        let reopen = s.reopen.as_ref().and_then(|r| {
-            match reopen(base, r.get_ref()) {
-                Ok(v) => Some(v),
-                Err(message) => {
-                    let at = self.at(file, text, r);
-                    self.push(at, message, Some("write reopen = { signal = \"HUP\", pidfile = \"/run/app.pid\" } or reopen = { command = [\"/usr/bin/app-reopen\"] }".into()));
-                    None
-                }
-            }
-        });
-        let policy = self.policy(file, text, defaults.overlay(s.policy()));
-        if self.problems.len() != before {
-            return None;
-        }
-        Some(Source {
-            name,
-            dir,
-            include: include?,
-            include_text,
-            exclude: exclude?,
-            output_dir,
-            output_owner,
-            partial_timeout,
-            file: file.to_path_buf(),
-            output_dir_at,
-            raw_max_age,
-            reopen,
-            policy: policy?,
-        })
-    }
-
-    fn glob(&mut self, file: &Path, text: &str, g: &Spanned<String>, b: &mut GlobSetBuilder) {
-        if g.get_ref().contains('/') {
-            let at = self.at(file, text, g);
-            self.push(
+/// One `include` glob of the main file: its drop-ins read and parsed.
+fn include(
+    cx: &mut Cx,
+    path: &Path,
+    text: &str,
+    base: &Path,
+    pattern: &Spanned<String>,
+    found: &mut Found,
+) {
+    let at = cx.at(path, text, pattern);
+    let (dir, matched) = match expand_include(base, pattern.get_ref()) {
+        Ok(m) => m,
+        Err(message) => {
+            cx.push(
                 at,
-                format!("glob {:?} contains '/'", g.get_ref()),
-                Some("globs match file names inside dir; put the directory in dir".into()),
+                message,
+                Some("write a glob such as \"conf.d/*.toml\"".into()),
             );
             return;
         }
-        match Glob::new(g.get_ref()) {
-            Ok(glob) => {
-                b.add(glob);
-            }
+    };
+    if !found.watch_dirs.contains(&dir) {
+        found.watch_dirs.push(dir);
+    }
+    for file in matched {
+        let dtext = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
             Err(e) => {
-                let at = self.at(file, text, g);
-                self.push(at, format!("invalid glob: {}", e.kind()), None);
-            }
-        }
-    }
-
-    fn policy(&mut self, file: &Path, text: &str, p: RawPolicy) -> Option<Policy> {
-        let before = self.problems.len();
-        let at = self
-            .opt(file, text, &p.at, |s| {
-                NaiveTime::parse_from_str(s, "%H:%M")
-                    .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
-                    .map_err(|_| {
-                        format!("invalid time {s:?}; write HH:MM in 24-hour time, e.g. \"00:00\"")
-                    })
-            })
-            .unwrap_or(NaiveTime::MIN);
-        let schedule = self
-            .opt(file, text, &p.schedule, |s| {
-                Schedule::parse(s, at).map_err(|e| format!("{e} (daily, hourly or \"every 10m\")"))
-            })
-            .unwrap_or(Schedule::Daily { at });
-        let zone = self
-            .opt(file, text, &p.timezone, |s| Zone::parse(s))
-            .unwrap_or(Zone::Local);
-        let max_size = self.opt(file, text, &p.max_size, |s| units::size(s));
-        let strategy = self
-            .opt(file, text, &p.strategy, |s| match s.as_str() {
-                "auto" => Ok(StrategyCfg::Auto),
-                "rename" => Ok(StrategyCfg::Rename),
-                "copytruncate" => Ok(StrategyCfg::CopyTruncate),
-                _ => Err(format!(
-                    "invalid strategy {s:?}; use auto, rename or copytruncate"
-                )),
-            })
-            .unwrap_or(StrategyCfg::Auto);
-        let compress = self
-            .opt(file, text, &p.compress, |s| match s.as_str() {
-                "gzip" => Ok(true),
-                "none" => Ok(false),
-                _ => Err(format!("invalid compress {s:?}; use gzip or none")),
-            })
-            .unwrap_or(true);
-        let delay_compress = p.delay_compress.as_ref().is_some_and(|b| *b.get_ref());
-        let max_age = self
-            .opt(file, text, &p.max_age, |s| {
-                if s == "none" {
-                    Ok(None)
-                } else {
-                    positive(units::duration(s)?).map(Some)
-                }
-            })
-            .unwrap_or(Some(Duration::from_secs(30 * 86400)));
-        let max_archives = self.opt(file, text, &p.max_archives, |n| {
-            usize::try_from(*n)
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| "max_archives must be 1 or more".to_string())
-        });
-        let max_total_size = self.opt(file, text, &p.max_total_size, |s| units::size(s));
-        let create = p.create.as_ref().is_some_and(|b| *b.get_ref());
-        let writer_grace = self
-            .opt(file, text, &p.writer_grace, |s| units::duration(s))
-            .unwrap_or(Duration::from_secs(60));
-        let ship_grace = self.opt(file, text, &p.ship_grace, |s| units::duration(s));
-        let mode = self
-            .opt(file, text, &p.mode, |s| match s.as_str() {
-                "mirror" => Ok(Mode::Mirror),
-                "rotate" => Ok(Mode::Rotate),
-                _ => Err(format!("invalid mode {s:?}; use mirror or rotate")),
-            })
-            .unwrap_or(Mode::Mirror);
-        let su = p.su.as_ref().and_then(|s| match resolve_su(s.get_ref()) {
-            Ok(su) => Some(su),
-            Err(message) => {
-                let at = self.at(file, text, s);
-                self.push(
-                    at,
-                    message,
-                    Some(
-                        "name an existing user and group, as in /etc/passwd and /etc/group".into(),
-                    ),
+                cx.push(
+                    at.clone(),
+                    format!("cannot read drop-in {}: {e}", file.display()),
+                    None,
                 );
-                None
+                continue;
             }
-        });
-        if self.problems.len() != before {
-            return None;
+        };
+        if let Some(d) = cx.parse::<RawDropIn>(&file, &dtext) {
+            for s in d.source {
+                found.sources.push((file.clone(), dtext.clone(), s));
+            }
         }
-        Some(Policy {
-            schedule,
-            zone,
-            max_size,
-            strategy,
-            compress,
-            delay_compress,
-            max_age,
-            max_archives,
-            max_total_size,
-            create,
-            writer_grace,
-            ship_grace,
-            mode,
-            su,
-        })
+        found.files.push(file);
     }
+}
+
+/// Every `[[source]]`, resolved against `[defaults]`; names must be unique.
+fn resolve_sources(
+    cx: &mut Cx,
+    base: &Path,
+    defaults: &RawPolicy,
+    sources: Vec<(PathBuf, String, RawSource)>,
+) -> Vec<Source> {
+    let mut names = BTreeSet::new();
+    let mut resolved = Vec::new();
+    for (file, ftext, s) in sources {
+        // Paths resolve against the file's directory, made absolute
+        // (inotify reports absolute paths; `-c c.toml` has parent "").
+        let base = match file.parent() {
+            Some(d) if d.is_absolute() => d.to_path_buf(),
+            Some(d) if !d.as_os_str().is_empty() => {
+                std::fs::canonicalize(d).unwrap_or_else(|_| base.join(d))
+            }
+            _ => base.to_path_buf(),
+        };
+        if let Some(src) = cx.source(&file, &ftext, &base, defaults, s) {
+            if !names.insert(src.name.clone()) {
+                cx.problems.push(Problem {
+                    file: file.clone(),
+                    line: 1,
+                    col: 1,
+                    message: format!("source name {:?} is used twice", src.name),
+                    hint: Some("give every [[source]] a unique name".into()),
+                });
+            }
+            resolved.push(src);
+        }
+    }
+    resolved
+}
+
+/// `log_level`: each part must be a level or `target=level`. (A bare word
+/// is a target name to EnvFilter, so `loud` would mean "everything from a
+/// module named loud" and a misspelt level would silently log nothing.)
+fn log_level(s: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    if let Some(part) = s
+        .split(',')
+        .map(str::trim)
+        .find(|p| !p.contains('=') && !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(p)))
+    {
+        return Err(format!(
+            "invalid log_level {s:?}: {part:?} is not a level; use error, warn, info, debug or trace (or target=level directives)"
+        ));
+    }
+    tracing_subscriber::EnvFilter::try_new(s)
+        .map(|_| s.to_string())
+        .map_err(|e| format!("invalid log_level {s:?}: {e}; use error, warn, info, debug or trace"))
+}
+
+fn journal_max_size(s: &str) -> Result<u64, String> {
+    let n = units::size(s)?;
+    if n < 4096 {
+        return Err("journal_max_size must be at least 4KiB".into());
+    }
+    Ok(n)
+}
+
+fn journal_max_age(s: &str) -> Result<Duration, String> {
+    let d = positive(units::duration(s)?)?;
+    if d < Duration::from_secs(86400) {
+        return Err(
+            "journal_max_age must be at least 1d: the journal outlives what it vouches for".into(),
+        );
+    }
+    Ok(d)
 }
 
 fn positive(d: Duration) -> Result<Duration, String> {
