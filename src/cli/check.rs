@@ -2,11 +2,12 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-
-use crate::clock::Clock;
 use std::sync::{Arc, Mutex};
 
-use crate::config::{Config, Mode, StrategyCfg};
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::config::{Config, Mode, Source, StrategyCfg};
 use crate::engine;
 use crate::holders::Holders;
 use crate::journal::Journal;
@@ -39,112 +40,9 @@ pub(super) fn check(cfg: &Config, clock: &Clock) -> ExitCode {
     out.push_str(&format!("state_dir: {}\n", cfg.state_dir.display()));
     out.push_str(&describe_redaction(&cfg.redact));
     for src in &cfg.sources {
-        let p = &src.policy;
-        let mode = match p.mode {
-            Mode::Mirror => "mirror",
-            Mode::Rotate => "rotate",
-        };
-        out.push_str(&format!("\nsource {:?}\n", src.name));
-        out.push_str(&format!(
-            "  dir:       {} (include {})\n",
-            src.dir.display(),
-            src.include_text.join(", ")
-        ));
-        out.push_str(&format!("  mode:      {mode}\n"));
-        if p.mode == Mode::Mirror {
-            out.push_str(&format!(
-                "  mirror:    {} (raw files {})\n",
-                crate::mirror::output_dir(cfg, src).display(),
-                match src.raw_max_age {
-                    Some(d) => format!(
-                        "kept {} after they are drained",
-                        humantime::format_duration(d)
-                    ),
-                    None => "discarded once drained".into(),
-                }
-            ));
-        }
-        let next = p.schedule.next_cut(p.zone, now);
-        out.push_str(&format!(
-            "  schedule:  {}; next cut {}{}\n",
-            describe_schedule(&p.schedule, p.zone),
-            next.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S %:z"),
-            p.max_size
-                .map(|m| format!(", or when over {}", human_size(m)))
-                .unwrap_or_default()
-        ));
-        let strategy = match p.strategy {
-            StrategyCfg::Auto => "auto",
-            StrategyCfg::Rename => "rename",
-            StrategyCfg::CopyTruncate => "copytruncate",
-        };
-        let reopen = match &src.reopen {
-            Some(crate::config::Reopen::Signal { name, pidfile, .. }) => {
-                format!("SIG{name} to {}", pidfile.display())
-            }
-            Some(crate::config::Reopen::Command(argv)) => argv.join(" "),
-            None => "none".into(),
-        };
-        out.push_str(&format!(
-            "  strategy:  {strategy}; reopen hook: {reopen}{}\n",
-            if p.create { "; create" } else { "" }
-        ));
-        let mut keep = Vec::new();
-        if let Some(a) = p.max_age {
-            keep.push(format!("max_age {}", humantime::format_duration(a)));
-        }
-        if let Some(n) = p.max_archives {
-            keep.push(format!("max_archives {n}"));
-        }
-        if let Some(n) = p.max_total_size {
-            keep.push(format!("max_total_size {}", human_size(n)));
-        }
-        out.push_str(&format!(
-            "  archives:  compress {}{}; keep {}\n",
-            if p.compress { "gzip" } else { "none" },
-            if p.delay_compress {
-                " (delayed one cut)"
-            } else {
-                ""
-            },
-            if keep.is_empty() {
-                "forever".to_string()
-            } else {
-                keep.join(", ")
-            }
-        ));
+        out.push_str(&describe_policy(cfg, src, now));
         match engine::live_files(src) {
-            Ok(found) => {
-                let inodes = found.live.iter().map(|(_, m)| (m.dev, m.ino)).collect();
-                let holders = Holders::scan(&inodes);
-                if found.live.is_empty() {
-                    out.push_str("  files:     none match now\n");
-                }
-                let mut hook_warnings = Vec::new();
-                for (name, m) in &found.live {
-                    let path = src.dir.join(name);
-                    let (facts, check) = engine::cut_facts(src, &holders, &path, m);
-                    let c = rotate::choose(p.strategy, &facts);
-                    out.push_str(&format!(
-                        "  file:      {name} ({}) -> {}: {}\n",
-                        human_size(m.size),
-                        c.strategy.as_str(),
-                        c.reason
-                    ));
-                    if let Some(Verdict::Unusable(why)) = check.as_ref().map(|c| &c.verdict) {
-                        if !facts.writers.is_empty() && !hook_warnings.contains(why) {
-                            hook_warnings.push(why.clone());
-                        }
-                    }
-                }
-                if let Some(hook) = &src.reopen {
-                    out.push_str(&describe_hook(hook, &hook_warnings));
-                }
-                for (name, why) in &found.skipped {
-                    out.push_str(&format!("  skipped:   {name}: it {why}\n"));
-                }
-            }
+            Ok(found) => out.push_str(&describe_files(src, &found)),
             Err(e) if e.contains("does not exist") => out.push_str(&format!("  note:      {e}\n")),
             Err(e) => {
                 problems += 1;
@@ -178,6 +76,122 @@ pub(super) fn check(cfg: &Config, clock: &Clock) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// A source's settings in words: where, which mode, when, how, what is kept.
+fn describe_policy(cfg: &Config, src: &Source, now: DateTime<Utc>) -> String {
+    let p = &src.policy;
+    let mut out = String::new();
+    let mode = match p.mode {
+        Mode::Mirror => "mirror",
+        Mode::Rotate => "rotate",
+    };
+    out.push_str(&format!("\nsource {:?}\n", src.name));
+    out.push_str(&format!(
+        "  dir:       {} (include {})\n",
+        src.dir.display(),
+        src.include_text.join(", ")
+    ));
+    out.push_str(&format!("  mode:      {mode}\n"));
+    if p.mode == Mode::Mirror {
+        out.push_str(&format!(
+            "  mirror:    {} (raw files {})\n",
+            crate::mirror::output_dir(cfg, src).display(),
+            match src.raw_max_age {
+                Some(d) => format!(
+                    "kept {} after they are drained",
+                    humantime::format_duration(d)
+                ),
+                None => "discarded once drained".into(),
+            }
+        ));
+    }
+    let next = p.schedule.next_cut(p.zone, now);
+    out.push_str(&format!(
+        "  schedule:  {}; next cut {}{}\n",
+        describe_schedule(&p.schedule, p.zone),
+        next.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S %:z"),
+        p.max_size
+            .map(|m| format!(", or when over {}", human_size(m)))
+            .unwrap_or_default()
+    ));
+    let strategy = match p.strategy {
+        StrategyCfg::Auto => "auto",
+        StrategyCfg::Rename => "rename",
+        StrategyCfg::CopyTruncate => "copytruncate",
+    };
+    let reopen = match &src.reopen {
+        Some(crate::config::Reopen::Signal { name, pidfile, .. }) => {
+            format!("SIG{name} to {}", pidfile.display())
+        }
+        Some(crate::config::Reopen::Command(argv)) => argv.join(" "),
+        None => "none".into(),
+    };
+    out.push_str(&format!(
+        "  strategy:  {strategy}; reopen hook: {reopen}{}\n",
+        if p.create { "; create" } else { "" }
+    ));
+    let mut keep = Vec::new();
+    if let Some(a) = p.max_age {
+        keep.push(format!("max_age {}", humantime::format_duration(a)));
+    }
+    if let Some(n) = p.max_archives {
+        keep.push(format!("max_archives {n}"));
+    }
+    if let Some(n) = p.max_total_size {
+        keep.push(format!("max_total_size {}", human_size(n)));
+    }
+    out.push_str(&format!(
+        "  archives:  compress {}{}; keep {}\n",
+        if p.compress { "gzip" } else { "none" },
+        if p.delay_compress {
+            " (delayed one cut)"
+        } else {
+            ""
+        },
+        if keep.is_empty() {
+            "forever".to_string()
+        } else {
+            keep.join(", ")
+        }
+    ));
+    out
+}
+
+/// A source's live files now, each with the strategy a cut would use; the
+/// reopen hook as it checks out; the files left alone.
+fn describe_files(src: &Source, found: &crate::discover::Found) -> String {
+    let mut out = String::new();
+    let inodes = found.live.iter().map(|(_, m)| (m.dev, m.ino)).collect();
+    let holders = Holders::scan(&inodes);
+    if found.live.is_empty() {
+        out.push_str("  files:     none match now\n");
+    }
+    let mut hook_warnings = Vec::new();
+    for (name, m) in &found.live {
+        let path = src.dir.join(name);
+        let (facts, check) = engine::cut_facts(src, &holders, &path, m);
+        let c = rotate::choose(src.policy.strategy, &facts);
+        out.push_str(&format!(
+            "  file:      {name} ({}) -> {}: {}\n",
+            human_size(m.size),
+            c.strategy.as_str(),
+            c.reason
+        ));
+        if let Some(Verdict::Unusable(why)) = check.as_ref().map(|c| &c.verdict) {
+            if !facts.writers.is_empty() && !hook_warnings.contains(why) {
+                hook_warnings.push(why.clone());
+            }
+        }
+    }
+    if let Some(hook) = &src.reopen {
+        out.push_str(&describe_hook(hook, &hook_warnings));
+    }
+    for (name, why) in &found.skipped {
+        out.push_str(&format!("  skipped:   {name}: it {why}\n"));
+    }
+    out
 }
 
 /// `check`'s lines about redaction: the keys, and the detector rules in force.
