@@ -373,27 +373,40 @@ fn copy_truncate(
         return Ok((archive, copied));
     }
     // The live file no longer holds the copied bytes: the temp copy must become the archive.
-    let mut archive = archive;
+    match publish_copy(dir, &tmp, name, label, archive) {
+        Ok(archive) => Ok((archive, copied)),
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Err(CutError::Changed(path)),
+        Err(e) => Err(CutError::Io {
+            what: format!("rename {tmp} (the copy is kept; it is recovered at the next start)"),
+            source: e,
+        }),
+    }
+}
+
+/// Makes `tmp`, a finished and fsynced copy, the archive of `name` for
+/// `label`: renamed without replacing; a name taken meanwhile (another cut
+/// with the same label) means the next free one. The directory is fsynced.
+/// Both modes publish their copies through here.
+pub fn publish_copy(
+    dir: &SafeDir,
+    tmp: &str,
+    name: &str,
+    label: &str,
+    mut archive: Archive,
+) -> io::Result<Archive> {
     for _ in 0..1000 {
-        match dir.rename_noreplace(&tmp, &archive.plain_name()) {
+        match dir.rename_noreplace(tmp, &archive.plain_name()) {
             Ok(()) => {
                 let _ = dir.sync();
-                return Ok((archive, copied));
+                return Ok(archive);
             }
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
                 archive = archive_name(dir, name, label);
             }
-            Err(e) => {
-                return Err(CutError::Io {
-                    what: format!(
-                        "rename {tmp} (the copy is kept; it is recovered at the next start)"
-                    ),
-                    source: e,
-                })
-            }
+            Err(e) => return Err(e),
         }
     }
-    Err(CutError::Changed(path))
+    Err(io::Error::from_raw_os_error(libc::EEXIST))
 }
 
 /// The copy-truncate loop proper; returns the archive's length.

@@ -225,17 +225,18 @@ impl Pipeline {
             drop(c);
             let _ = safe_dir::copy_owner_and_mode(&dst, meta);
             dst.sync_all()?;
-            dir.rename_noreplace(&tmp, &a.plain_name())
+            rotate::publish_copy(dir, &tmp, name, label, a.clone())
         })();
-        if let Err(e) = r {
-            let _ = dir.unlink(&tmp);
-            return Err(CutError::Io {
-                what: format!("copy {} to {}", name, a.plain_name()),
-                source: e,
-            });
+        match r {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                let _ = dir.unlink(&tmp);
+                Err(CutError::Io {
+                    what: format!("copy {} to {}", name, a.plain_name()),
+                    source: e,
+                })
+            }
         }
-        let _ = dir.sync();
-        Ok(a)
     }
 
     /// Rename the mirror of `base` to its archive name for `label`.
