@@ -4,10 +4,10 @@ use std::hint::black_box;
 use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use logwarden::archive;
-use logwarden::rotate::{self, Choice, CutSpec, Strategy};
-use logwarden::safe_dir::SafeDir;
-use logwarden::schedule::{Schedule, Zone};
+use logwarden::policy::archive;
+use logwarden::policy::schedule::{Schedule, Zone};
+use logwarden::rotation::rotate::{self, Choice, CutSpec, Strategy};
+use logwarden::sys::safe_dir::SafeDir;
 
 const SIZE: usize = 32 << 20;
 
@@ -48,7 +48,7 @@ fn compress(c: &mut Criterion) {
             |t| {
                 let dir = SafeDir::open(t.path()).unwrap();
                 let a = archive::parse_any("a.log.2026-11-20").unwrap();
-                black_box(logwarden::compress::compress(&dir, &a, &mut |_| {}).unwrap());
+                black_box(logwarden::rotation::compress::compress(&dir, &a, &mut |_| {}).unwrap());
                 t
             },
             BatchSize::PerIteration,

@@ -2,29 +2,21 @@
 //! application logs (and, in mirror mode, tails them into a redacted mirror),
 //! keeping an audit journal of everything it does. See ARCHITECTURE.md for
 //! the data flow and the map of these modules.
+//!
+//! The tree follows the data flow: `ingest` (discover → tail → mirror, with
+//! `redact` between tail and mirror) and `rotation` (rotate, compress; the
+//! retention decision in `policy`), the `journal` beside them, `runtime`
+//! (the daemon and the passes both modes run) on top, `report` reading what
+//! the others wrote, `policy` and `sys` underneath.
 
-pub mod archive;
 pub mod cli;
-pub mod clock;
-pub mod compress;
 pub mod config;
-pub mod crash;
-pub mod daemon;
-pub mod digest;
-pub mod discover;
-pub mod engine;
-pub mod holders;
-pub mod ids;
+pub mod ingest;
 pub mod journal;
-pub mod metrics;
-pub mod mirror;
+pub mod policy;
 pub mod redact;
-pub mod reopen;
-pub mod retain;
-pub mod rotate;
-pub mod safe_dir;
-pub mod schedule;
-pub mod sparse;
+pub mod report;
+pub mod rotation;
+pub mod runtime;
 pub mod state;
-pub mod status;
-pub mod tail;
+pub mod sys;

@@ -137,7 +137,7 @@ pub fn write_atomic(dir: &Path, tmp: &str, name: &str, bytes: &[u8]) -> io::Resu
     f.sync_all()?;
     drop(f);
     if cfg!(feature = "failpoints") {
-        crate::crash::point(&format!("{name}.written"));
+        crate::sys::crash::point(&format!("{name}.written"));
     }
     fs::rename(&tmp, dir.join(name))?;
     File::open(dir)?.sync_all()
@@ -251,7 +251,7 @@ pub fn lock_holder(state_dir: &Path) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     let m = fs::metadata(state_dir.join(LOCK)).ok()?;
     let key = (m.dev(), m.ino());
-    let locks = crate::holders::scan_locks(&std::iter::once(key).collect());
+    let locks = crate::sys::holders::scan_locks(&std::iter::once(key).collect());
     let held = locks.get(&key)?.iter().find(|l| l.kind == "FLOCK")?;
     held.pid.or_else(|| {
         let mut f = File::open(state_dir.join(LOCK)).ok()?;

@@ -41,9 +41,9 @@ use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use logwarden::config::{Config, Mask, Redact, DEFAULT_REDACT_KEYS};
+use logwarden::ingest::tail::Splitter;
 use logwarden::journal::{self, files::verify_files, record_hash, GENESIS, HASH_FIELD};
 use logwarden::redact::{cut_marker, filter, Counts, Redactor};
-use logwarden::tail::Splitter;
 
 #[path = "../../src/redact/detect/samples.rs"]
 #[allow(dead_code)]
@@ -1337,7 +1337,7 @@ pub fn splitter(case: &SplitCase) {
     for op in case.ops.iter().take(64) {
         let mut got: Vec<Emitted> = Vec::new();
         let mut want: Vec<Emitted> = Vec::new();
-        let mut collect = |l: logwarden::tail::Line<'_>| {
+        let mut collect = |l: logwarden::ingest::tail::Line<'_>| {
             got.push((l.bytes.to_vec(), l.cut, l.unterminated, l.end));
         };
         let idx = (split.pos() - start) as usize;

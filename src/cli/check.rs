@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::clock::Clock;
 use crate::config::{Config, Mode, Source, StrategyCfg};
-use crate::engine;
-use crate::holders::Holders;
 use crate::journal::Journal;
-use crate::reopen::Verdict;
-use crate::rotate;
-use crate::schedule::{Schedule, Zone};
+use crate::policy::schedule::{Schedule, Zone};
+use crate::rotation::reopen::Verdict;
+use crate::rotation::rotate;
+use crate::runtime::engine;
+use crate::sys::clock::Clock;
+use crate::sys::holders::Holders;
 
 fn describe_schedule(s: &Schedule, zone: Zone) -> String {
     let z = match zone {
@@ -41,7 +41,7 @@ pub(super) fn check(cfg: &Config, clock: &Clock) -> ExitCode {
     out.push_str(&describe_redaction(&cfg.redact));
     for src in &cfg.sources {
         out.push_str(&describe_policy(cfg, src, now));
-        match engine::live_files(src) {
+        match crate::ingest::discover::live_files(src) {
             Ok(found) => out.push_str(&describe_files(src, &found)),
             Err(e) if e.contains("does not exist") => out.push_str(&format!("  note:      {e}\n")),
             Err(e) => {
@@ -96,7 +96,7 @@ fn describe_policy(cfg: &Config, src: &Source, now: DateTime<Utc>) -> String {
     if p.mode == Mode::Mirror {
         out.push_str(&format!(
             "  mirror:    {} (raw files {})\n",
-            crate::mirror::output_dir(cfg, src).display(),
+            crate::ingest::mirror::output_dir(cfg, src).display(),
             match src.raw_max_age {
                 Some(d) => format!(
                     "kept {} after they are drained",
@@ -161,7 +161,7 @@ fn describe_policy(cfg: &Config, src: &Source, now: DateTime<Utc>) -> String {
 
 /// A source's live files now, each with the strategy a cut would use; the
 /// reopen hook as it checks out; the files left alone.
-fn describe_files(src: &Source, found: &crate::discover::Found) -> String {
+fn describe_files(src: &Source, found: &crate::ingest::discover::Found) -> String {
     let mut out = String::new();
     let inodes = found.live.iter().map(|(_, m)| (m.dev, m.ino)).collect();
     let holders = Holders::scan(&inodes);
@@ -223,7 +223,7 @@ fn describe_redaction(r: &crate::config::Redact) -> String {
 /// the command can run), and a warning with the fix for a hook that would
 /// not work for the files it matched (`warnings`).
 fn describe_hook(hook: &crate::config::Reopen, warnings: &[String]) -> String {
-    use crate::reopen::{Facts as HookFacts, PidFile};
+    use crate::rotation::reopen::{Facts as HookFacts, PidFile};
     let facts = HookFacts::read(hook);
     let mut out = String::new();
     let state = match &facts {
@@ -254,13 +254,13 @@ fn describe_hook(hook: &crate::config::Reopen, warnings: &[String]) -> String {
     if broken && warnings.is_empty() {
         out.push_str(&format!(
             "  warning:   the reopen hook cannot work ({state}): auto copy-truncates instead, strategy = \"rename\" renames without it; {}\n",
-            crate::reopen::fix(&facts)
+            crate::rotation::reopen::fix(&facts)
         ));
     }
     for w in warnings {
         out.push_str(&format!(
             "  warning:   {w}; auto copy-truncates instead; {}\n",
-            crate::reopen::fix(&facts)
+            crate::rotation::reopen::fix(&facts)
         ));
     }
     out

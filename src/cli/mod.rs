@@ -19,16 +19,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::state;
+use crate::sys::clock::Clock;
 
 pub use args::{Cli, Command};
 
 /// Parse arguments and run.
 pub fn main() -> ExitCode {
     #[cfg(feature = "failpoints")]
-    let _crash_points = crate::crash::setup();
+    let _crash_points = crate::sys::crash::setup();
     let cli = Cli::parse();
     // Reads no config: packaging runs it where none is installed.
     if let Command::Generate { dir } = &cli.command {
@@ -55,7 +55,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Generate { dir } => generate::run(&dir), // handled above
-        Command::Run => match crate::daemon::run(cfg, clock) {
+        Command::Run => match crate::runtime::daemon::run(cfg, clock) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("logwarden: {e:#}");
@@ -146,7 +146,7 @@ fn spinner(what: &str, counts_bytes: bool) -> indicatif::ProgressBar {
 
 /// `logwarden status`: the table, or the JSON report.
 fn status(cfg: &Config, clock: &Clock, json: bool) -> ExitCode {
-    let r = crate::status::report(cfg, clock.now());
+    let r = crate::report::status::report(cfg, clock.now());
     let out = if json {
         match serde_json::to_string_pretty(&r) {
             Ok(s) => s + "\n",
@@ -156,7 +156,7 @@ fn status(cfg: &Config, clock: &Clock, json: bool) -> ExitCode {
             }
         }
     } else {
-        crate::status::table(&r)
+        crate::report::status::table(&r)
     };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     ExitCode::SUCCESS
@@ -192,7 +192,7 @@ fn cat(
             return ExitCode::from(2);
         }
     };
-    let parts = match crate::mirror::history::parts(cfg, src, since, until, now) {
+    let parts = match crate::ingest::mirror::history::parts(cfg, src, since, until, now) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("logwarden cat: cannot list the history of {source}: {e}");
@@ -201,7 +201,7 @@ fn cat(
     };
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    match crate::mirror::history::cat(&parts, &mut w).and_then(|_| w.flush()) {
+    match crate::ingest::mirror::history::cat(&parts, &mut w).and_then(|_| w.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

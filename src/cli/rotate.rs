@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::{self, Force};
 use crate::journal::Journal;
+use crate::runtime::engine::{self, Force};
 use crate::state::{self, LockError, StateLock};
+use crate::sys::clock::Clock;
 
 use super::spinner;
 
@@ -120,7 +120,7 @@ fn print_lines(lines: &[String]) {
 }
 
 fn ask_daemon(state_dir: &Path, pid: u32, source: Option<&str>) -> ExitCode {
-    let req = state_dir.join(crate::daemon::ROTATE_REQUEST);
+    let req = state_dir.join(crate::runtime::daemon::ROTATE_REQUEST);
     if let Err(e) = std::fs::write(&req, source.unwrap_or("*")) {
         eprintln!("logwarden: cannot write {}: {e}", req.display());
         return ExitCode::from(1);

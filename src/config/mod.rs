@@ -25,7 +25,7 @@ use chrono::NaiveTime;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 
-use crate::schedule::{Schedule, Zone};
+use crate::policy::schedule::{Schedule, Zone};
 use raw::{RawDropIn, RawMain, RawPolicy, RawSource, S};
 
 /// Where `-c` points when it is not given.
@@ -166,12 +166,25 @@ pub struct Source {
     pub policy: Policy,
 }
 
+impl Policy {
+    /// How long a cut mirror stays uncompressed for the shipper at `now`:
+    /// `ship_grace`, or one period of the schedule (the one containing `now`).
+    pub fn effective_ship_grace(&self, now: chrono::DateTime<chrono::Utc>) -> Duration {
+        self.ship_grace.unwrap_or_else(|| {
+            let start = self.schedule.period_start(self.zone, now);
+            (self.schedule.next_cut(self.zone, now) - start)
+                .to_std()
+                .unwrap_or_default()
+        })
+    }
+}
+
 impl Source {
     /// Whether a directory entry's name is one of this source's live files.
     /// Archive names and logwarden's temporary files never are, whatever the glob.
     pub fn matches(&self, file_name: &str) -> bool {
         !file_name.starts_with('.')
-            && crate::archive::parse_any(file_name).is_none()
+            && crate::policy::archive::parse_any(file_name).is_none()
             && self.include.is_match(file_name)
             && !self.exclude.is_match(file_name)
     }
@@ -574,8 +587,10 @@ fn reopen(base: &Path, r: &raw::RawReopen) -> Result<Reopen, String> {
 }
 
 fn resolve_su(s: &raw::RawSu) -> Result<Su, String> {
-    let uid = crate::ids::uid_of(&s.user).ok_or_else(|| format!("unknown user {:?}", s.user))?;
-    let gid = crate::ids::gid_of(&s.group).ok_or_else(|| format!("unknown group {:?}", s.group))?;
+    let uid =
+        crate::sys::ids::uid_of(&s.user).ok_or_else(|| format!("unknown user {:?}", s.user))?;
+    let gid =
+        crate::sys::ids::gid_of(&s.group).ok_or_else(|| format!("unknown group {:?}", s.group))?;
     Ok(Su {
         user: s.user.clone(),
         group: s.group.clone(),

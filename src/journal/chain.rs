@@ -154,7 +154,7 @@ pub fn verify_chain_with(
         }
         chain.last_ts = head.ts;
     }
-    chain.key = key.map(|k| crate::digest::hex(k.as_bytes()));
+    chain.key = key.map(|k| crate::sys::digest::hex(k.as_bytes()));
     Ok(chain)
 }
 

@@ -71,7 +71,7 @@ pub fn record_hash(prefix: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(DOMAIN);
     h.update(prefix);
-    crate::digest::hex(&h.finalize())
+    crate::sys::digest::hex(&h.finalize())
 }
 
 /// A file an action touched.
@@ -253,7 +253,7 @@ pub struct Journal {
     key: Option<ed25519_dalek::SigningKey>,
     /// Stamps records when they are written (the daemon's clock, test seam
     /// included), so `ts` never goes backwards within a journal.
-    clock: crate::clock::Clock,
+    clock: crate::sys::clock::Clock,
     state_dir: PathBuf,
     /// The live file's length, its first `_seq`, and the size past which it
     /// is archived.
@@ -476,7 +476,7 @@ impl Journal {
                 .ok()
                 .map(|s| s.trim().to_string()),
             key,
-            clock: crate::clock::Clock::from_env().unwrap_or_default(),
+            clock: crate::sys::clock::Clock::from_env().unwrap_or_default(),
         };
         if let Some(e) = key_problem {
             j.record(Record::failed(
@@ -514,7 +514,7 @@ impl Journal {
             prev: GENESIS.to_string(),
             boot: None,
             key: None,
-            clock: crate::clock::Clock::default(),
+            clock: crate::sys::clock::Clock::default(),
             state_dir: PathBuf::new(),
             size: 0,
             first_seq: 1,
@@ -594,7 +594,7 @@ impl Journal {
     /// when a key is present. Shipped off the host, checkpoints let a central
     /// side detect a truncated or rewritten journal (see README).
     pub fn checkpoint(&mut self, now: DateTime<Utc>, why: &str) {
-        crate::crash::point("checkpoint");
+        crate::sys::crash::point("checkpoint");
         let mut r = Record::ok(now, "checkpoint");
         r.reason = Some(why.to_string());
         r.tip_seq = Some(self.seq);
@@ -689,7 +689,7 @@ impl Journal {
 
     fn record_synced(&mut self, r: Record, sync: bool) {
         log(&r);
-        let m = crate::metrics::global();
+        let m = crate::sys::metrics::global();
         if r.status == Status::Failed {
             m.error(
                 r.source.as_deref(),
@@ -715,7 +715,7 @@ impl Journal {
             .now()
             .to_rfc3339_opts(SecondsFormat::Micros, true);
         r.boot = self.boot.clone();
-        r.mono_us = Some(crate::clock::boottime().as_micros() as u64);
+        r.mono_us = Some(crate::sys::clock::boottime().as_micros() as u64);
         let (line, hash) = match self.line(&r) {
             Ok(l) => l,
             Err(e) => {
@@ -727,9 +727,9 @@ impl Journal {
             return;
         };
         let before = file.metadata().map(|m| m.len()).ok();
-        if crate::crash::hit("journal.torn") {
+        if crate::sys::crash::hit("journal.torn") {
             let _ = file.write_all(&line[..line.len() / 2]);
-            crate::crash::die();
+            crate::sys::crash::die();
         }
         let written = file
             .write_all(&line)

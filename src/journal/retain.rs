@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{files, head_of, read, tip_of, Record, FILE_NAME};
-use crate::safe_dir::SafeDir;
+use crate::sys::safe_dir::SafeDir;
 
 /// What a pass over the journal's archives did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -74,7 +74,7 @@ fn compress_closed(
         // a cut mirror does (real time since it was renamed: its ctime).
         let shipping = std::fs::metadata(path).is_ok_and(|m| {
             use std::os::unix::fs::MetadataExt;
-            crate::rotate::since(m.ctime()) < ship_grace
+            crate::rotation::rotate::since(m.ctime()) < ship_grace
         });
         if shipping {
             continue;
@@ -90,7 +90,7 @@ fn compress_closed(
             continue;
         }
         let size = std::fs::metadata(path).map(|m| m.len()).ok();
-        let mut journal_first = |c: &crate::compress::Compressed| {
+        let mut journal_first = |c: &crate::rotation::compress::Compressed| {
             record(
                 Record::ok(now, "compress")
                     .resource(path, None, size)
@@ -98,7 +98,7 @@ fn compress_closed(
                     .hashes(Some(c.content_sha256.clone()), Some(c.file_sha256.clone())),
             )
         };
-        match crate::compress::compress_as(
+        match crate::rotation::compress::compress_as(
             dir,
             name,
             gz.clone(),
@@ -167,7 +167,7 @@ fn age_out(
         }
         let final_sha = std::fs::File::open(path)
             .ok()
-            .and_then(|f| crate::digest::sha256(f).ok())
+            .and_then(|f| crate::sys::digest::sha256(f).ok())
             .map(|(h, _)| h);
         let size = std::fs::metadata(path).map(|m| m.len()).ok();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
@@ -182,7 +182,7 @@ fn age_out(
         r.tip_seq = Some(last_seq);
         r.tip_hash = Some(last_hash.clone());
         record(r);
-        crate::crash::point("journal.retain");
+        crate::sys::crash::point("journal.retain");
         match dir.unlink(name).and_then(|()| dir.sync()) {
             Ok(()) => {
                 done.deleted += 1;

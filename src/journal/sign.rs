@@ -37,9 +37,9 @@ pub fn message(seq: u64, hash: &str, next_key: Option<&str>) -> Vec<u8> {
 /// Make a key pair in `state_dir`; refuses to replace an existing key.
 /// Returns the public key (hex).
 pub fn keygen(state_dir: &Path) -> io::Result<String> {
-    let secret = crate::redact::random32()?;
+    let secret = crate::sys::rand::random32()?;
     let key = SigningKey::from_bytes(&secret);
-    let public = crate::digest::hex(key.verifying_key().as_bytes());
+    let public = crate::sys::digest::hex(key.verifying_key().as_bytes());
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -58,7 +58,7 @@ pub fn keygen(state_dir: &Path) -> io::Result<String> {
                 e
             }
         })?;
-    f.write_all(crate::digest::hex(&secret).as_bytes())?;
+    f.write_all(crate::sys::digest::hex(&secret).as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()?;
     std::fs::write(state_dir.join(PUB_FILE), format!("{public}\n"))?;
@@ -68,14 +68,14 @@ pub fn keygen(state_dir: &Path) -> io::Result<String> {
 /// Replace the key file with `key` (temp, fsync, rename over the old one:
 /// the old secret is gone from the file system's namespace at once).
 pub fn replace(state_dir: &Path, key: &SigningKey, day: chrono::NaiveDate) -> io::Result<()> {
-    let text = format!("{}\nday {day}\n", crate::digest::hex(&key.to_bytes()));
+    let text = format!("{}\nday {day}\n", crate::sys::digest::hex(&key.to_bytes()));
     crate::state::write_atomic(state_dir, ".signing.key.tmp", KEY_FILE, text.as_bytes())?;
     std::fs::write(state_dir.join(PUB_FILE), format!("{}\n", public_hex(key)))
 }
 
 /// A fresh key.
 pub fn generate() -> io::Result<SigningKey> {
-    Ok(SigningKey::from_bytes(&crate::redact::random32()?))
+    Ok(SigningKey::from_bytes(&crate::sys::rand::random32()?))
 }
 
 /// The UTC day a forward-secure key was made for, if its file says.
@@ -108,12 +108,12 @@ pub fn load(state_dir: &Path) -> io::Result<Option<SigningKey>> {
 
 /// Sign a tip (and a committed next key).
 pub fn sign(key: &SigningKey, seq: u64, hash: &str, next_key: Option<&str>) -> String {
-    crate::digest::hex(&key.sign(&message(seq, hash, next_key)).to_bytes())
+    crate::sys::digest::hex(&key.sign(&message(seq, hash, next_key)).to_bytes())
 }
 
 /// The public key (hex) of a signing key.
 pub fn public_hex(key: &SigningKey) -> String {
-    crate::digest::hex(key.verifying_key().as_bytes())
+    crate::sys::digest::hex(key.verifying_key().as_bytes())
 }
 
 /// A public key from hex, or from a file holding it.

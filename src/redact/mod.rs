@@ -100,7 +100,6 @@ use sha2::{Digest, Sha256};
 pub use filter::{filter, filter_with};
 use names::{fold, fold_into, has_segment, key_words, segment_at};
 pub use salt::load_or_create_salt;
-pub(crate) use salt::random32;
 pub use settings::{Mask, Redact, DEFAULT_KEYS};
 
 /// Per-line statistics, summed with [`Counts::add`].

@@ -23,7 +23,7 @@ pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
         .open(&path)
     {
         Ok(mut f) => {
-            let salt = random32()?;
+            let salt = crate::sys::rand::random32()?;
             f.write_all(&salt)?;
             f.sync_all()?;
             if let Ok(dir) = std::fs::File::open(state_dir) {
@@ -76,30 +76,4 @@ pub fn load_or_create_salt(state_dir: &Path) -> io::Result<[u8; 32]> {
         }
         Err(e) => Err(e),
     }
-}
-
-/// 32 random bytes (getrandom(2), else `/dev/urandom`).
-pub(crate) fn random32() -> io::Result<[u8; 32]> {
-    let mut salt = [0u8; 32];
-    let mut filled = 0;
-    while filled < salt.len() {
-        let rest = &mut salt[filled..];
-        // SAFETY: the pointer and length describe `rest`, a live, writable
-        // buffer.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n > 0 {
-            filled += n as usize;
-            continue;
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::ENOSYS) => {
-                std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
-                return Ok(salt);
-            }
-            _ => return Err(err),
-        }
-    }
-    Ok(salt)
 }

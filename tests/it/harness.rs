@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use logwarden::archive;
+use logwarden::policy::archive;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_logwarden");
 

@@ -12,13 +12,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use logwarden::archive;
 use logwarden::config::Config;
+use logwarden::ingest::mirror::Pipeline;
 use logwarden::journal::Journal;
 use logwarden::journal::SharedJournal;
-use logwarden::mirror::Pipeline;
-use logwarden::rotate::{Choice, CutSpec, Strategy as Cut};
-use logwarden::safe_dir::SafeDir;
+use logwarden::policy::archive;
+use logwarden::rotation::rotate::{Choice, CutSpec, Strategy as Cut};
+use logwarden::sys::safe_dir::SafeDir;
 use proptest::prelude::*;
 
 use crate::harness::read_maybe_gz;

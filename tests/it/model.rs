@@ -9,10 +9,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 
-use logwarden::archive;
-use logwarden::compress;
-use logwarden::rotate::{self, Choice, CutSpec, Strategy as Cut};
-use logwarden::safe_dir::SafeDir;
+use logwarden::policy::archive;
+use logwarden::rotation::compress;
+use logwarden::rotation::rotate::{self, Choice, CutSpec, Strategy as Cut};
+use logwarden::sys::safe_dir::SafeDir;
 use proptest::prelude::*;
 
 use crate::harness::read_maybe_gz;
@@ -87,7 +87,7 @@ impl World {
 
     /// Leave a temp copy of the live file as a crash mid copy-truncate would.
     fn stale_copy(&self) -> String {
-        let a = logwarden::rotate::archive_name(&self.dir, "a.log", LABEL);
+        let a = logwarden::rotation::rotate::archive_name(&self.dir, "a.log", LABEL);
         let tmp = a.copy_tmp_name();
         std::fs::copy(self.tmp.path().join("a.log"), self.tmp.path().join(&tmp)).unwrap();
         tmp

@@ -220,13 +220,16 @@ fn cat_replays_the_history_in_order_and_by_period() {
     let mut archives: Vec<_> = std::fs::read_dir(env.mirror_dir())
         .unwrap()
         .filter_map(|e| {
-            logwarden::archive::parse_for("app.log", e.unwrap().file_name().to_str().unwrap())
+            logwarden::policy::archive::parse_for(
+                "app.log",
+                e.unwrap().file_name().to_str().unwrap(),
+            )
         })
         .collect();
     archives.sort_by(|a, b| a.cut_order(b));
     let labels: Vec<&str> = archives.iter().map(|a| a.label.as_str()).collect();
     assert!(labels.len() == 3 && labels[0] < labels[2], "{labels:?}");
-    let content = |a: &logwarden::archive::Archive| {
+    let content = |a: &logwarden::policy::archive::Archive| {
         String::from_utf8(read_maybe_gz(&env.mirror_dir().join(a.file_name()))).unwrap()
     };
     let cut = labels[2];

@@ -152,7 +152,7 @@ fn every_schedule_cuts_repeatedly_with_numbered_names() {
     assert_eq!(got, "round 0\nround 1\nround 2\nround 3\n");
     // Sub-daily schedules label by hour; later cuts in the hour are numbered.
     for a in env.archives("app.log") {
-        let parsed = logwarden::archive::parse_any(&a).unwrap();
+        let parsed = logwarden::policy::archive::parse_any(&a).unwrap();
         assert_eq!(parsed.label.len(), "YYYY-MM-DD-HH".len(), "{a}");
     }
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logwarden::archive;
+use logwarden::policy::archive;
 
 use crate::harness::*;
 

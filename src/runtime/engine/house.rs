@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::archive::{self, Archive};
 use crate::config::{Config, Policy, Source};
-use crate::discover;
-use crate::holders::Holders;
+use crate::ingest::discover;
 use crate::journal::{self, Record, SharedJournal};
-use crate::retain;
-use crate::rotate;
-use crate::safe_dir::{Kind, Meta, SafeDir};
+use crate::policy::archive::{self, Archive};
+use crate::policy::retain;
+use crate::rotation::rotate;
+use crate::sys::holders::Holders;
+use crate::sys::safe_dir::{Kind, Meta, SafeDir};
 
 use super::Report;
 
@@ -64,12 +64,12 @@ pub fn housekeep(
         if !dry_run {
             let where_ = match src.policy.mode {
                 crate::config::Mode::Rotate => src.dir.clone(),
-                crate::config::Mode::Mirror => crate::mirror::output_dir(cfg, src),
+                crate::config::Mode::Mirror => crate::ingest::mirror::output_dir(cfg, src),
             };
-            crate::metrics::global()
+            crate::sys::metrics::global()
                 .archive_bytes
                 .with_label_values(&[&src.name])
-                .set(archive::inventory(&where_, |b| src.matches(b)).bytes as i64);
+                .set(crate::report::inventory::inventory(&where_, |b| src.matches(b)).bytes as i64);
         }
         match src.policy.mode {
             crate::config::Mode::Rotate => house_source(
@@ -82,9 +82,10 @@ pub fn housekeep(
                 &mut report,
             ),
             crate::config::Mode::Mirror => {
-                let pinned = pinned.get_or_insert_with(|| crate::mirror::pinned(&cfg.state_dir));
-                if let Ok(out) = SafeDir::open(&crate::mirror::output_dir(cfg, src)) {
-                    let ship = ship_grace(&src.policy, now);
+                let pinned =
+                    pinned.get_or_insert_with(|| crate::ingest::mirror::pinned(&cfg.state_dir));
+                if let Ok(out) = SafeDir::open(&crate::ingest::mirror::output_dir(cfg, src)) {
+                    let ship = src.policy.effective_ship_grace(now);
                     house_source(src, &out, &src.policy, pinned, Some(ship), &h, &mut report);
                 }
                 // Raw files are discarded once drained, unless raw_max_age keeps them.
@@ -106,7 +107,7 @@ pub fn housekeep(
             .sources
             .iter()
             .filter(|s| s.policy.mode == crate::config::Mode::Mirror)
-            .map(|s| ship_grace(&s.policy, now))
+            .map(|s| s.policy.effective_ship_grace(now))
             .max()
             .unwrap_or_default();
         let done = crate::journal::retain::housekeep(
@@ -126,17 +127,6 @@ pub fn housekeep(
         report.lines.extend(done.lines);
     }
     report
-}
-
-/// How long a cut mirror stays uncompressed for the shipper: `ship_grace`,
-/// or one period of the source's schedule (the one that contains `now`).
-pub fn ship_grace(p: &Policy, now: DateTime<Utc>) -> Duration {
-    p.ship_grace.unwrap_or_else(|| {
-        let start = p.schedule.period_start(p.zone, now);
-        (p.schedule.next_cut(p.zone, now) - start)
-            .to_std()
-            .unwrap_or_default()
-    })
 }
 
 /// What every housekeeping step of one pass shares.
@@ -252,13 +242,13 @@ fn list(dir: &SafeDir, report: &mut Report) -> Option<Vec<String>> {
 /// Finish or undo the compressions a crash interrupted, each journaled.
 fn recover_compressions(src: &Source, dir: &SafeDir, names: &[String], h: &House<'_>) {
     let now = h.now;
-    for r in crate::compress::recover(dir, names) {
+    for r in crate::rotation::compress::recover(dir, names) {
         let rec = match r {
-            Ok(crate::compress::Recovered::RemovedTemp(n)) => Record::ok(now, "recover")
+            Ok(crate::rotation::compress::Recovered::RemovedTemp(n)) => Record::ok(now, "recover")
                 .resource(dir.path(), None, None)
                 .old(&n)
                 .new_value("removed an unfinished compression; it is redone"),
-            Ok(crate::compress::Recovered::RemovedOriginal(n, f)) => {
+            Ok(crate::rotation::compress::Recovered::RemovedOriginal(n, f)) => {
                 // The compression's own record, which the crash prevented.
                 let mut r = Record::ok(now, "compress")
                     .resource(&dir.join(&n), Some(f.ino), Some(f.size))
@@ -371,7 +361,7 @@ fn idle_note(src: &Source, p: &Policy, holders: &Holders, meta: &Meta) -> String
     format!(
         "not written to for writer_grace ({}) though still held open by {}; anything written to it from now on is lost — {}",
         humantime::format_duration(p.writer_grace),
-        crate::reopen::describe(holders.writers_of(meta.dev, meta.ino)),
+        crate::rotation::reopen::describe(holders.writers_of(meta.dev, meta.ino)),
         if src.reopen.is_some() {
             "the reopen hook did not make it reopen: check the hook's signal and pidfile, or set strategy = \"copytruncate\""
         } else {
@@ -402,7 +392,7 @@ fn compress_one(
         return;
     }
     let started = std::time::Instant::now();
-    let mut journal_first = |c: &crate::compress::Compressed| {
+    let mut journal_first = |c: &crate::rotation::compress::Compressed| {
         let mut r = Record::ok(h.now, "compress")
             .source(&src.name)
             .resource(&path, Some(meta.ino), Some(c.in_bytes))
@@ -414,10 +404,10 @@ fn compress_one(
         }
         journal::append(h.jr, r);
     };
-    match crate::compress::compress(dir, a, &mut journal_first) {
+    match crate::rotation::compress::compress(dir, a, &mut journal_first) {
         Ok(c) => {
             report.compressed += 1;
-            let m = crate::metrics::global();
+            let m = crate::sys::metrics::global();
             m.compressions.with_label_values(&[&src.name]).inc();
             m.compress_seconds
                 .with_label_values(&[&src.name])
@@ -509,9 +499,9 @@ fn delete_one(
     let final_sha = dir
         .open_read(&d.name)
         .ok()
-        .and_then(|f| crate::digest::sha256(&f).ok())
+        .and_then(|f| crate::sys::digest::sha256(&f).ok())
         .map(|(hex, _)| hex);
-    crate::crash::point("retain.hashed");
+    crate::sys::crash::point("retain.hashed");
     // Journaled before the unlink (write-ahead): a crash in between leaves a
     // file the journal calls deleted, which the next pass deletes; the other
     // order would leave a deletion nobody journaled.
@@ -521,12 +511,12 @@ fn delete_one(
         .hashes(None, final_sha);
     r.reason = Some(d.reason.clone());
     journal::append(h.jr, r);
-    crate::crash::point("retain.journaled");
+    crate::sys::crash::point("retain.journaled");
     match dir.unlink(&d.name) {
         Ok(()) => {
-            crate::crash::point("retain.unlinked");
+            crate::sys::crash::point("retain.unlinked");
             report.deleted += 1;
-            crate::metrics::global()
+            crate::sys::metrics::global()
                 .retention_deletions
                 .with_label_values(&[&src.name])
                 .inc();

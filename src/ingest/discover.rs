@@ -9,7 +9,7 @@
 use std::io;
 
 use crate::config::Source;
-use crate::safe_dir::{Kind, Meta, SafeDir};
+use crate::sys::safe_dir::{Kind, Meta, SafeDir};
 
 /// Why a source directory is not used.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +112,12 @@ pub fn scan(dir: &SafeDir, src: &Source) -> io::Result<Found> {
         }
     }
     Ok(found)
+}
+
+/// Paths of a source's live files right now (for `check` and `status`).
+pub fn live_files(src: &Source) -> Result<Found, String> {
+    let dir = open(src).map_err(|e| e.to_string())?;
+    scan(&dir, src).map_err(|e| format!("cannot list {}: {e}", src.dir.display()))
 }
 
 #[cfg(test)]

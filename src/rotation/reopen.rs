@@ -22,7 +22,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::config::Reopen;
-use crate::holders::{self, Process, Writer};
+use crate::sys::holders::{self, Process, Writer};
 
 /// What the pidfile holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ impl Syncer {
                                 return Err(e);
                             }
                         }
-                        crate::crash::point("mirror.synced");
+                        crate::sys::crash::point("mirror.synced");
                         job.ck.save(&state_dir)
                     })();
                     if r.is_ok() {
@@ -140,7 +140,10 @@ pub(super) fn segment_record(
                 r.lines,
                 req.len
             ))
-            .hashes(Some(crate::digest::hex(&r.sha.clone().finalize())), None),
+            .hashes(
+                Some(crate::sys::digest::hex(&r.sha.clone().finalize())),
+                None,
+            ),
     ))
 }
 

@@ -167,7 +167,7 @@ impl Pipeline {
                 let read = end.saturating_sub(input.t.committed);
                 input.t.commit(end);
                 input.carry = carry;
-                let m = crate::metrics::global();
+                let m = crate::sys::metrics::global();
                 m.lines_read
                     .with_label_values(&[source])
                     .inc_by(counts.lines);

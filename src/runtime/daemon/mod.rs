@@ -29,11 +29,11 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::clock::{Clock, TrustedTime};
 use crate::config::Config;
-use crate::engine::{self, Cutter, Force, WriterWait};
 use crate::journal::{self, Journal, Record, SharedJournal};
+use crate::runtime::engine::{self, Cutter, Force, WriterWait};
 use crate::state::{self, StateLock};
+use crate::sys::clock::{Clock, TrustedTime};
 pub use signals::Signal;
 use timing::{Timing, Told};
 use watch::{FsEvent, Watch};
@@ -157,7 +157,7 @@ fn spawn_cutter(
                     publish(&mut cutter, started, true);
                 }
                 // Alive, for /healthz (no I/O).
-                crate::metrics::global().heartbeat();
+                crate::sys::metrics::global().heartbeat();
                 let wake = timing.wake(std::time::Instant::now(), pipeline_wake);
                 let job = wait(
                     &rx,
@@ -212,7 +212,7 @@ fn wait(rx: &std_mpsc::Receiver<Job>, sleep: Duration) -> Result<Job, std_mpsc::
 /// Publish what only the daemon knows for `logwarden status`, refresh the
 /// lag gauges, and rewrite the metrics textfile if one is configured.
 fn publish(cutter: &mut Cutter, started: chrono::DateTime<chrono::Utc>, running: bool) {
-    let m = crate::metrics::global();
+    let m = crate::sys::metrics::global();
     let lag = cutter
         .pipeline
         .as_mut()
@@ -230,7 +230,7 @@ fn publish(cutter: &mut Cutter, started: chrono::DateTime<chrono::Utc>, running:
     }
     m.watched_files.set(cutter.watched() as i64);
     let cfg = &cutter.cfg;
-    let p = crate::status::Published {
+    let p = crate::report::status::Published {
         version: 1,
         pid: std::process::id(),
         started,
@@ -242,14 +242,14 @@ fn publish(cutter: &mut Cutter, started: chrono::DateTime<chrono::Utc>, running:
         today: m.today(),
         last_errors: m.last_errors(),
     };
-    if let Err(e) = crate::status::publish(&cfg.state_dir, &p) {
+    if let Err(e) = crate::report::status::publish(&cfg.state_dir, &p) {
         tracing::warn!(
             "cannot publish {}: {e}",
-            cfg.state_dir.join(crate::status::FILE).display()
+            cfg.state_dir.join(crate::report::status::FILE).display()
         );
     }
     if let Some(path) = &cfg.metrics.textfile {
-        if let Err(e) = crate::metrics::write_textfile(path, &m.render()) {
+        if let Err(e) = crate::sys::metrics::write_textfile(path, &m.render()) {
             tracing::warn!("cannot write the metrics textfile {}: {e}", path.display());
         }
     }
@@ -265,12 +265,12 @@ fn spawn_housekeeper(
     std::thread::Builder::new()
         .name("housekeeper".into())
         .spawn(move || {
-            crate::compress::lower_priority();
+            crate::rotation::compress::lower_priority();
             let mut cfg = cfg;
-            let mut trusted = TrustedTime::new(clock.now(), crate::clock::boottime());
+            let mut trusted = TrustedTime::new(clock.now(), crate::sys::clock::boottime());
             loop {
                 let now = clock.now();
-                let seen = trusted.observe(now, crate::clock::boottime());
+                let seen = trusted.observe(now, crate::sys::clock::boottime());
                 if let Some(step) = seen.new_step {
                     let msg = format!(
                         "the wall clock jumped {} ahead of elapsed time; retention ages archives by {} until the jump has held for a day",
@@ -483,7 +483,7 @@ async fn serve_metrics(cfg: &Config, journal: &SharedJournal, clock: &Clock) {
     match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => {
             tracing::info!("serving /metrics and /healthz on http://{addr}");
-            tokio::spawn(crate::metrics::serve(l));
+            tokio::spawn(crate::sys::metrics::serve(l));
         }
         Err(e) => journal::append(
             journal,

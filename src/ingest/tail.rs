@@ -19,7 +19,7 @@ use std::os::unix::fs::FileExt;
 
 use sha2::{Digest, Sha256};
 
-use crate::safe_dir::{self, Meta};
+use crate::sys::safe_dir::{self, Meta};
 
 /// How many leading bytes the fingerprint covers.
 pub const FINGERPRINT_LEN: u64 = 256;
@@ -66,7 +66,7 @@ impl Fingerprint {
         buf.truncate(got);
         Ok(Fingerprint {
             len: got as u64,
-            hex: crate::digest::hex(&Sha256::digest(&buf)),
+            hex: crate::sys::digest::hex(&Sha256::digest(&buf)),
         })
     }
 
@@ -74,7 +74,7 @@ impl Fingerprint {
     pub fn zeros(len: u64) -> Fingerprint {
         Fingerprint {
             len,
-            hex: crate::digest::hex(&Sha256::digest(vec![0u8; len as usize])),
+            hex: crate::sys::digest::hex(&Sha256::digest(vec![0u8; len as usize])),
         }
     }
 

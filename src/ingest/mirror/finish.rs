@@ -86,7 +86,7 @@ impl Pipeline {
         source: &str,
         i: usize,
         finish: Finish,
-        writers: &[crate::holders::Writer],
+        writers: &[crate::sys::holders::Writer],
         now: DateTime<Utc>,
     ) {
         let Some(pipe) = self.pipes.get_mut(source) else {
@@ -105,7 +105,7 @@ impl Pipeline {
             Finish::Closed => "its writers closed it".to_string(),
             Finish::Idle => format!(
                 "not written to for writer_grace ({grace}) though still held open by {}; anything written to it from now on is not mirrored — {}",
-                crate::reopen::describe(writers),
+                crate::rotation::reopen::describe(writers),
                 match &pipe.src.reopen {
                     None => "configure reopen, or strategy = \"copytruncate\"".to_string(),
                     Some(_) => "the reopen hook did not make it reopen: check the hook's signal and pidfile, or set strategy = \"copytruncate\"".to_string(),
@@ -149,7 +149,7 @@ impl Pipeline {
         &mut self,
         source: &str,
         i: usize,
-        writers: &[crate::holders::Writer],
+        writers: &[crate::sys::holders::Writer],
         mtime: i64,
         now: DateTime<Utc>,
     ) {
@@ -167,11 +167,11 @@ impl Pipeline {
         let hook = match &pipe.src.reopen {
             None => "no reopen hook is configured".to_string(),
             Some(h) => {
-                let check = crate::reopen::Check::gather(h, &path, writers);
+                let check = crate::rotation::reopen::Check::gather(h, &path, writers);
                 match (check.fire(), check.verdict) {
                     (Some(Ok(what)), _) => format!("reopen hook fired again: {what}"),
                     (Some(Err(e)), _) => e,
-                    (None, crate::reopen::Verdict::Unusable(why)) => why,
+                    (None, crate::rotation::reopen::Verdict::Unusable(why)) => why,
                     (None, _) => "the reopen hook reaches none of them".to_string(),
                 }
             }
@@ -184,7 +184,7 @@ impl Pipeline {
         nag.next = Instant::now() + period;
         let msg = format!(
             "{} still write{} to {} after it was renamed at the cut: it did not reopen its log; {hook}. It stays an input until its writers close it or it is idle for writer_grace",
-            crate::reopen::describe(writers),
+            crate::rotation::reopen::describe(writers),
             if writers.len() == 1 { "s" } else { "" },
             path.display()
         );

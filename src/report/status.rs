@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::archive::Archives;
 use crate::config::{Config, Mode, Source};
-use crate::metrics::{LastError, Today};
-use crate::mirror::FileLag;
+use crate::ingest::mirror::FileLag;
+use crate::report::inventory::Archives;
+use crate::sys::metrics::{LastError, Today};
 
 /// The published file, in `state_dir`.
 pub const FILE: &str = "status.json";
@@ -107,8 +107,8 @@ pub struct Shipping {
 /// The cut, still uncompressed mirrors of `src` in `dir` within their ship grace.
 pub fn waiting_for_shipper(dir: &Path, src: &Source, now: DateTime<Utc>) -> Vec<Shipping> {
     use std::os::unix::fs::MetadataExt;
-    let grace = crate::engine::ship_grace(&src.policy, now);
-    let mut v: Vec<(crate::archive::Archive, Shipping)> = Vec::new();
+    let grace = src.policy.effective_ship_grace(now);
+    let mut v: Vec<(crate::policy::archive::Archive, Shipping)> = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -116,12 +116,13 @@ pub fn waiting_for_shipper(dir: &Path, src: &Source, now: DateTime<Utc>) -> Vec<
         let Some(name) = e.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        let Some(arch) = crate::archive::parse_any(&name).filter(|x| !x.gz && src.matches(&x.base))
+        let Some(arch) =
+            crate::policy::archive::parse_any(&name).filter(|x| !x.gz && src.matches(&x.base))
         else {
             continue;
         };
         let Ok(m) = e.metadata() else { continue };
-        let age = crate::rotate::since(m.ctime());
+        let age = crate::rotation::rotate::since(m.ctime());
         if !m.is_file() || age >= grace {
             continue;
         }
@@ -165,7 +166,7 @@ pub fn report(cfg: &Config, now: DateTime<Utc>) -> Report {
         .as_ref()
         .filter(|p| p.running && Some(p.pid) == holder);
     let (state, _) = crate::state::State::load_read_only(&cfg.state_dir);
-    let (tail, _) = crate::mirror::checkpoint::Checkpoint::load_readonly(&cfg.state_dir);
+    let (tail, _) = crate::ingest::mirror::checkpoint::Checkpoint::load_readonly(&cfg.state_dir);
     let facts = journal_facts(&cfg.state_dir);
     let today = Local::now().date_naive();
     let sources = cfg
@@ -217,12 +218,12 @@ fn source_status(
     cfg: &Config,
     src: &Source,
     state: &crate::state::State,
-    tail: &crate::mirror::checkpoint::Checkpoint,
+    tail: &crate::ingest::mirror::checkpoint::Checkpoint,
     live: Option<&Published>,
     now: DateTime<Utc>,
 ) -> SourceStatus {
     let mirror = src.policy.mode == Mode::Mirror;
-    let out = mirror.then(|| crate::mirror::output_dir(cfg, src));
+    let out = mirror.then(|| crate::ingest::mirror::output_dir(cfg, src));
     let mut s = SourceStatus {
         name: src.name.clone(),
         mode: if mirror { "mirror" } else { "rotate" }.to_string(),
@@ -238,7 +239,7 @@ fn source_status(
         last_error: None,
         problem: None,
     };
-    let found = match crate::engine::live_files(src) {
+    let found = match crate::ingest::discover::live_files(src) {
         Ok(f) => f,
         Err(e) => {
             s.problem = Some(e);
@@ -291,7 +292,7 @@ fn source_status(
 
 /// Count the archives of `src`'s files in `dir`.
 pub fn archives(dir: &Path, src: &Source) -> Archives {
-    crate::archive::inventory(dir, |base| src.matches(base))
+    crate::report::inventory::inventory(dir, |base| src.matches(base))
 }
 
 /// What the live journal file says: the last failed record per source (""
@@ -323,8 +324,8 @@ fn journal_facts(state_dir: &Path) -> JournalFacts {
             // A cut of a live file whose reopen hook worked (or was not
             // needed) clears the source's last reopen error.
             let source = v["source"].as_str().unwrap_or("");
-            if reason != crate::mirror::MIRROR_CUT_REASON
-                && !crate::reopen::is_hook_problem(reason)
+            if reason != crate::ingest::mirror::MIRROR_CUT_REASON
+                && !crate::rotation::reopen::is_hook_problem(reason)
                 && out.errors.get(source).is_some_and(|e| e.action == "reopen")
             {
                 out.errors.remove(source);

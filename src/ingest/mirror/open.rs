@@ -115,10 +115,15 @@ impl Pipeline {
                 Err(e) => return Err(format!("cannot reopen {}: {e}", ick.name)),
             }
         }
-        // A renamed file still draining: the crash may have come between
-        // the rename and the reopen hook, leaving its writer writing to the
-        // renamed file for good. Asking its writers again to reopen is
-        // harmless (and only they are asked).
+        self.reopen_draining(src, &pipe, now);
+        Ok(pipe)
+    }
+
+    /// A renamed file still draining at start: the crash may have come
+    /// between the rename and the reopen hook, leaving its writer writing to
+    /// the renamed file for good. Asking its writers again to reopen is
+    /// harmless (and only they are asked); a failure is journaled.
+    fn reopen_draining(&self, src: &Source, pipe: &Pipe, now: DateTime<Utc>) {
         if let Some(hook) = &src.reopen {
             let draining: HashSet<(u64, u64)> = pipe
                 .inputs
@@ -130,10 +135,12 @@ impl Pipeline {
             for input in pipe.inputs.iter().filter(|i| i.draining_since.is_some()) {
                 let writers = holders.writers_of(input.t.id.dev, input.t.id.ino);
                 let path = pipe.dir.join(&input.t.name);
-                let check = crate::reopen::Check::gather(hook, &path, writers);
+                let check = crate::rotation::reopen::Check::gather(hook, &path, writers);
                 let failed = match (check.fire(), &check.verdict) {
                     (Some(Err(e)), _) => Some(e),
-                    (None, crate::reopen::Verdict::Unusable(why)) if !writers.is_empty() => {
+                    (None, crate::rotation::reopen::Verdict::Unusable(why))
+                        if !writers.is_empty() =>
+                    {
                         Some(why.clone())
                     }
                     _ => None,
@@ -150,7 +157,6 @@ impl Pipeline {
                 }
             }
         }
-        Ok(pipe)
     }
 
     /// Start tailing live files that appeared; files replaced under their

@@ -22,14 +22,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Source};
-use crate::discover;
 use crate::journal::{self, Record, SharedJournal};
 use crate::state::State;
 
 mod cut;
 mod house;
 pub use cut::cut_facts;
-pub use house::{housekeep, ship_grace, WriterWait};
+pub use house::{housekeep, WriterWait};
 
 /// Which files to cut regardless of their schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +74,7 @@ pub struct Cutter {
     /// Problems already journaled, so a persistent one is reported once.
     reported: HashSet<String>,
     /// The mirror pipeline, when a source is in mirror mode (not in dry runs).
-    pub pipeline: Option<crate::mirror::Pipeline>,
+    pub pipeline: Option<crate::ingest::mirror::Pipeline>,
     /// Set while a pipeline rebuilt after a failed fsync could not be
     /// opened: when the last try was.
     rebuild_at: Option<std::time::Instant>,
@@ -99,7 +98,7 @@ impl Cutter {
         let pipeline = if dry_run {
             None
         } else {
-            crate::mirror::reopen(None, &cfg, Arc::clone(&jr), now)
+            crate::ingest::mirror::reopen(None, &cfg, Arc::clone(&jr), now)
         };
         Cutter {
             cfg,
@@ -117,8 +116,12 @@ impl Cutter {
     /// from that checkpoint, so every position carries over.
     pub fn set_config(&mut self, cfg: Arc<Config>, now: DateTime<Utc>) {
         if !self.dry_run {
-            self.pipeline =
-                crate::mirror::reopen(self.pipeline.take(), &cfg, Arc::clone(&self.journal), now);
+            self.pipeline = crate::ingest::mirror::reopen(
+                self.pipeline.take(),
+                &cfg,
+                Arc::clone(&self.journal),
+                now,
+            );
         }
         self.cfg = cfg;
         self.reported.clear();
@@ -153,7 +156,8 @@ impl Cutter {
     }
 
     fn rebuild(&mut self, now: DateTime<Utc>) {
-        self.pipeline = crate::mirror::reopen(None, &self.cfg, Arc::clone(&self.journal), now);
+        self.pipeline =
+            crate::ingest::mirror::reopen(None, &self.cfg, Arc::clone(&self.journal), now);
         self.rebuild_at = (self.cfg.has_mirror_sources() && self.pipeline.is_none())
             .then(std::time::Instant::now);
     }
@@ -233,12 +237,6 @@ pub fn one_shot(
         journal::checkpoint_shared(jr, now, "rotate");
     }
     (cuts, house)
-}
-
-/// Paths of a source's live files right now (for `check`).
-pub fn live_files(src: &Source) -> Result<discover::Found, String> {
-    let dir = discover::open(src).map_err(|e| e.to_string())?;
-    discover::scan(&dir, src).map_err(|e| format!("cannot list {}: {e}", src.dir.display()))
 }
 
 /// The state directory's journal path (for messages).

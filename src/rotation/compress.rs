@@ -14,9 +14,9 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 
 use flate2::{read::MultiGzDecoder, write::GzEncoder, Compression, Crc};
 
-use crate::archive::Archive;
-use crate::safe_dir::{self, SafeDir};
-use crate::sparse::Copier;
+use crate::policy::archive::Archive;
+use crate::sys::safe_dir::{self, SafeDir};
+use crate::sys::sparse::Copier;
 use sha2::{Digest, Sha256};
 
 /// What a compression produced.
@@ -89,7 +89,7 @@ pub fn compress_as(
             return Err(e);
         }
     };
-    crate::crash::point("compress.written");
+    crate::sys::crash::point("compress.written");
     let done = Compressed {
         gz_name: gz.clone(),
         in_bytes,
@@ -98,12 +98,12 @@ pub fn compress_as(
         file_sha256,
     };
     journal_first(&done);
-    crate::crash::point("compress.journaled");
+    crate::sys::crash::point("compress.journaled");
     dir.rename_noreplace(&tmp, &gz).inspect_err(|_| {
         let _ = dir.unlink(&tmp);
     })?;
     dir.sync()?;
-    crate::crash::point("compress.renamed");
+    crate::sys::crash::point("compress.renamed");
     dir.unlink(&plain)?;
     dir.sync()?;
     Ok(done)
@@ -136,7 +136,7 @@ fn encode(src: &File, out: &File) -> io::Result<(u64, u32, u64, String, String)>
     c.copy(0, size)?;
     let t = c.into_inner();
     let (n, sum) = (t.n, t.crc.sum());
-    let content = crate::digest::hex(&t.sha.finalize());
+    let content = crate::sys::digest::hex(&t.sha.finalize());
     let (mut out, written, file) = t.inner.finish()?;
     out.flush()?;
     Ok((n, sum, written, content, file))
@@ -236,7 +236,7 @@ impl<W: Write> Members<W> {
         while !self.in_flight.is_empty() {
             self.collect_one()?;
         }
-        let sha = crate::digest::hex(&self.sha.finalize());
+        let sha = crate::sys::digest::hex(&self.sha.finalize());
         Ok((self.out, self.written, sha))
     }
 }
@@ -342,14 +342,14 @@ pub fn recover(dir: &SafeDir, names: &[String]) -> Vec<io::Result<Recovered>> {
     for n in names {
         if let Some(gz) = n
             .strip_prefix('.')
-            .and_then(|s| s.strip_suffix(crate::archive::TMP_SUFFIX))
+            .and_then(|s| s.strip_suffix(crate::policy::archive::TMP_SUFFIX))
         {
-            if gz.ends_with(".gz") && crate::archive::parse_any(gz).is_some() {
+            if gz.ends_with(".gz") && crate::policy::archive::parse_any(gz).is_some() {
                 out.push(dir.unlink(n).map(|()| Recovered::RemovedTemp(n.clone())));
             }
             continue;
         }
-        let Some(a) = crate::archive::parse_any(n) else {
+        let Some(a) = crate::policy::archive::parse_any(n) else {
             continue;
         };
         if a.gz || !names.contains(&a.gz_name()) {
@@ -373,8 +373,8 @@ pub fn recover(dir: &SafeDir, names: &[String]) -> Vec<io::Result<Recovered>> {
                     ino: meta.ino,
                     size: meta.size,
                     gz_name: a.gz_name(),
-                    content_sha256: crate::digest::sha256(&mut dir.open_read(n)?)?.0,
-                    file_sha256: crate::digest::sha256(&mut dir.open_read(&a.gz_name())?)?.0,
+                    content_sha256: crate::sys::digest::sha256(&mut dir.open_read(n)?)?.0,
+                    file_sha256: crate::sys::digest::sha256(&mut dir.open_read(&a.gz_name())?)?.0,
                 };
                 dir.unlink(n)?;
                 dir.sync()?;
@@ -416,7 +416,7 @@ mod tests {
             .collect();
         std::fs::write(tmp.path().join("a.log.2026-11-20"), &data).unwrap();
         let dir = SafeDir::open(tmp.path()).unwrap();
-        let a = crate::archive::parse_any("a.log.2026-11-20").unwrap();
+        let a = crate::policy::archive::parse_any("a.log.2026-11-20").unwrap();
         let mut first = None;
         let c = compress(&dir, &a, &mut |c| first = Some(c.file_sha256.clone())).unwrap();
         assert_eq!(
@@ -446,7 +446,7 @@ mod tests {
         .unwrap();
         std::fs::write(p.join("b.log.2026-11-20"), b"world\n").unwrap();
         let dir = SafeDir::open(p).unwrap();
-        let b = crate::archive::parse_any("b.log.2026-11-20").unwrap();
+        let b = crate::policy::archive::parse_any("b.log.2026-11-20").unwrap();
         // Simulate a crash after the rename: compress, then put the original back.
         compress(&dir, &b, &mut |_| {}).unwrap();
         std::fs::write(p.join("b.log.2026-11-20"), b"world\n").unwrap();

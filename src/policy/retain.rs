@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use crate::archive::Archive;
-use crate::schedule::Zone;
+use crate::policy::archive::Archive;
+use crate::policy::schedule::Zone;
 
 /// The retention limits of a source.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -125,7 +125,7 @@ fn resolve<Z: TimeZone>(z: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::parse_any;
+    use crate::policy::archive::parse_any;
 
     fn item(name: &str, size: u64) -> Item {
         let archive = parse_any(name).unwrap();

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use crate::archive::{self, Archive};
 use crate::config::{Config, Mode, Source};
+use crate::policy::archive::{self, Archive};
 
 /// One file of the history, in the order it is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub fn parts(
             .iter()
             .filter_map(|n| archive::parse_for(&base, n))
             .filter(|a| {
-                let end = crate::retain::label_end(&a.label, zone);
+                let end = crate::policy::retain::label_end(&a.label, zone);
                 let start = end.map(|e| {
                     e - if a.label.len() == 13 {
                         chrono::Duration::hours(1)
@@ -130,7 +130,7 @@ fn open(p: &Path) -> io::Result<std::fs::File> {
     let (Some(dir), Some(name)) = (p.parent(), p.file_name().and_then(|n| n.to_str())) else {
         return Err(io::Error::from(io::ErrorKind::NotFound));
     };
-    crate::safe_dir::SafeDir::open(dir)?.open_read(name)
+    crate::sys::safe_dir::SafeDir::open(dir)?.open_read(name)
 }
 
 fn copy(f: std::fs::File, gz: bool, w: &mut dyn Write) -> io::Result<u64> {

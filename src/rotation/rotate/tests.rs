@@ -1,5 +1,5 @@
 use super::*;
-use crate::holders::{Lock, Writer};
+use crate::sys::holders::{Lock, Writer};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt;
 

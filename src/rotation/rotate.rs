@@ -23,12 +23,12 @@ use std::time::Duration;
 
 use rustix::fs::FallocateFlags;
 
-use crate::archive::{self, Archive};
 use crate::config::StrategyCfg;
-use crate::holders::{Lock, Writer};
-use crate::reopen::{Check, Verdict};
-use crate::safe_dir::{self, Meta, SafeDir};
-use crate::sparse::Copier;
+use crate::policy::archive::{self, Archive};
+use crate::rotation::reopen::{Check, Verdict};
+use crate::sys::holders::{Lock, Writer};
+use crate::sys::safe_dir::{self, Meta, SafeDir};
+use crate::sys::sparse::Copier;
 
 /// The strategy actually used for a cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,7 +283,7 @@ pub fn rename(
         let archive = archive_name(dir, name, label);
         let to = archive.plain_name();
         match dir.rename_noreplace(name, &to) {
-            Ok(()) => crate::crash::point("rotate.renamed"),
+            Ok(()) => crate::sys::crash::point("rotate.renamed"),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EEXIST) => continue,
                 Some(errno @ (libc::EBUSY | libc::EPERM | libc::EXDEV | libc::EACCES)) => {
@@ -367,7 +367,7 @@ fn copy_truncate(
     let _ = safe_dir::copy_owner_and_mode(&dst, meta);
     dst.sync_all().map_err(io_err(format!("fsync {tmp}")))?;
     drop(dst);
-    crate::crash::point("rotate.copied");
+    crate::sys::crash::point("rotate.copied");
     if direct {
         let _ = dir.sync();
         return Ok((archive, copied));

@@ -3,7 +3,7 @@
 //! same line.
 
 use super::*;
-use crate::rotate::Removal;
+use crate::rotation::rotate::Removal;
 
 pub(super) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CutError {
     let what = what.into();
@@ -220,7 +220,7 @@ impl Pipeline {
             .create_new(&tmp, meta.perm() & 0o666)
             .map_err(io_err(format!("create {tmp}")))?;
         let r = (|| {
-            let mut c = crate::sparse::Copier::new(f, &dst);
+            let mut c = crate::sys::sparse::Copier::new(f, &dst);
             c.copy(0, len)?;
             drop(c);
             let _ = safe_dir::copy_owner_and_mode(&dst, meta);

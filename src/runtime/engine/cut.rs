@@ -9,14 +9,14 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use crate::config::Source;
-use crate::discover::{self, DirProblem, Found};
-use crate::holders::Holders;
+use crate::ingest::discover::{self, DirProblem, Found};
 use crate::journal::{self, Record};
-use crate::reopen::{Check, Verdict};
-use crate::rotate::{self, CutSpec, Facts};
-use crate::safe_dir::{Meta, SafeDir};
-use crate::schedule::{Due, Trigger};
+use crate::policy::schedule::{Due, Trigger};
+use crate::rotation::reopen::{Check, Verdict};
+use crate::rotation::rotate::{self, CutSpec, Facts};
 use crate::state::{self, FileState};
+use crate::sys::holders::Holders;
+use crate::sys::safe_dir::{Meta, SafeDir};
 
 use super::{Cutter, Force, Report};
 
@@ -252,7 +252,7 @@ impl Cutter {
                 self.hook_outcome(src, &path, &meta, &mut cut, refused.as_deref(), now);
                 report.cuts += 1;
                 report.lines.push(cut.line);
-                crate::metrics::global()
+                crate::sys::metrics::global()
                     .rotations
                     .with_label_values(&[&src.name, cut.strategy.as_str()])
                     .inc();
@@ -299,7 +299,7 @@ impl Cutter {
         &self,
         src: &Source,
         path: &std::path::Path,
-        meta: &crate::safe_dir::Meta,
+        meta: &crate::sys::safe_dir::Meta,
         cut: &mut Done,
         refused: Option<&str>,
         now: DateTime<Utc>,
@@ -320,8 +320,8 @@ impl Cutter {
         if let (Some(why), rotate::Strategy::Rename) = (refused, cut.strategy) {
             cut.reason = format!("{}; not fired: {why}", cut.reason);
         }
-        if !crate::reopen::is_hook_problem(&cut.reason) {
-            crate::metrics::global().clear_error(&src.name, "reopen");
+        if !crate::rotation::reopen::is_hook_problem(&cut.reason) {
+            crate::sys::metrics::global().clear_error(&src.name, "reopen");
         }
     }
 }
@@ -334,7 +334,7 @@ const NUL_CHECK_LIMIT: u64 = 64 << 10;
 /// cut decision.
 fn holds_nothing(dir: &SafeDir, name: &str) -> bool {
     dir.open_read(name)
-        .and_then(|f| crate::sparse::only_nuls(&f, NUL_CHECK_LIMIT))
+        .and_then(|f| crate::sys::sparse::only_nuls(&f, NUL_CHECK_LIMIT))
         .unwrap_or(false)
 }
 
@@ -355,7 +355,7 @@ pub fn cut_facts(
     src: &Source,
     holders: &Holders,
     path: &std::path::Path,
-    meta: &crate::safe_dir::Meta,
+    meta: &crate::sys::safe_dir::Meta,
 ) -> (Facts, Option<Check>) {
     let writers = holders.writers_of(meta.dev, meta.ino).to_vec();
     let check = src
@@ -381,7 +381,7 @@ fn hook_refused(check: Option<&Check>, facts: &Facts, choice: &rotate::Choice) -
     let relied = match choice.strategy {
         rotate::Strategy::Rename => {
             !facts.writers.is_empty()
-                || matches!(check?.facts, crate::reopen::Facts::Command { .. })
+                || matches!(check?.facts, crate::rotation::reopen::Facts::Command { .. })
         }
         rotate::Strategy::CopyTruncate => choice.reason.contains(why.as_str()),
     };
@@ -390,7 +390,11 @@ fn hook_refused(check: Option<&Check>, facts: &Facts, choice: &rotate::Choice) -
 
 impl Done {
     /// A mirror-mode cut: the mirror's archive, and where the raw bytes went.
-    fn of_mirror(dir: &SafeDir, path: &std::path::Path, cut: crate::mirror::MirrorCut) -> Done {
+    fn of_mirror(
+        dir: &SafeDir,
+        path: &std::path::Path,
+        cut: crate::ingest::mirror::MirrorCut,
+    ) -> Done {
         let mirror_to = cut
             .mirror
             .as_ref()
