@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::journal::{self, Journal, Record, SharedJournal};
-use crate::runtime::engine::{self, Cutter, Force, WriterWait};
+use crate::runtime::engine::{self, Cutter, Force, Round, WriterWait};
 use crate::state::{self, StateLock};
 use crate::sys::clock::{Clock, TrustedTime};
 pub use signals::Signal;
@@ -119,22 +119,20 @@ fn spawn_cutter(
                 if names_flag.swap(false, std::sync::atomic::Ordering::SeqCst) {
                     timing.names();
                 }
-                if let Some(p) = cutter.pipeline.as_mut() {
-                    if timing.discover(std::time::Instant::now()) {
-                        p.discover(now);
-                    }
-                    // Drain what is there before any cut decision (bounded, so
-                    // a writer faster than us cannot starve signals and cuts).
-                    for _ in 0..PUMP_ROUNDS {
-                        let pumped = p.pump(now);
-                        timing.pumped(pumped.lines);
-                        if !pumped.more {
-                            break;
-                        }
-                    }
-                }
-                if timing.pass(std::time::Instant::now()) {
-                    let report = cutter.pass(clock.now(), &force);
+                let pass = timing.pass(std::time::Instant::now());
+                // Drain what is there before any cut decision (bounded, so
+                // a writer faster than us cannot starve signals and cuts).
+                let done = cutter.round(
+                    || clock.now(),
+                    Round {
+                        discover: timing.discover(std::time::Instant::now()),
+                        pump: Some(PUMP_ROUNDS),
+                        pass: pass.then_some(&force),
+                        finish_now: false,
+                    },
+                );
+                timing.pumped(done.lines);
+                if let Some(report) = done.report {
                     if report.cuts > 0 {
                         journal::checkpoint_shared(&journal_c, clock.now(), "rotate");
                         let _ = house.send(Job::Pass(Force::None));
@@ -147,7 +145,6 @@ fn spawn_cutter(
                 }
                 let mut pipeline_wake = None;
                 if let Some(p) = cutter.pipeline.as_mut() {
-                    p.finish_drained(clock.now());
                     if let Err(e) = p.maybe_sync(false) {
                         tracing::error!("cannot save the tail checkpoint: {e}");
                     }

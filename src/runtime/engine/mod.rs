@@ -203,6 +203,78 @@ impl Cutter {
     }
 }
 
+/// What one round of the cutter does (see [`Cutter::round`]).
+#[derive(Debug)]
+pub struct Round<'a> {
+    /// Look for new and replaced files first.
+    pub discover: bool,
+    /// Pump rounds before the pass (`None`: until nothing is left, and
+    /// again after the pass).
+    pub pump: Option<usize>,
+    /// Run the cut pass, forcing these.
+    pub pass: Option<&'a Force>,
+    /// Finish renamed inputs now, not at most once per retry interval.
+    pub finish_now: bool,
+}
+
+/// What a round did.
+#[derive(Debug, Default)]
+pub struct RoundDone {
+    /// Lines pumped into the mirrors.
+    pub lines: u64,
+    /// Some input had more to read when the pump stopped at its bound.
+    pub more: bool,
+    /// The pass's report, if one ran.
+    pub report: Option<Report>,
+}
+
+impl Cutter {
+    /// The sequence both the daemon's cutter thread and the one-shot
+    /// `logwarden rotate` run: discover → pump (a file is drained before any
+    /// cut decision) → pass → pump (unbounded rounds only) → finish renamed
+    /// inputs whose writers let go. `now` is read at each step.
+    pub fn round(&mut self, now: impl Fn() -> DateTime<Utc>, r: Round<'_>) -> RoundDone {
+        let mut done = RoundDone::default();
+        if let Some(p) = self.pipeline.as_mut() {
+            if r.discover {
+                p.discover(now());
+            }
+            pump(p, now(), r.pump, &mut done);
+        }
+        done.report = r.pass.map(|force| self.pass(now(), force));
+        if let Some(p) = self.pipeline.as_mut() {
+            if r.pump.is_none() {
+                pump(p, now(), None, &mut done);
+            }
+            if r.finish_now {
+                p.finish_drained_now(now());
+            } else {
+                p.finish_drained(now());
+            }
+        }
+        done
+    }
+}
+
+/// Pump up to `rounds` times (`None`: until nothing is left).
+fn pump(
+    p: &mut crate::ingest::mirror::Pipeline,
+    now: DateTime<Utc>,
+    rounds: Option<usize>,
+    done: &mut RoundDone,
+) {
+    let mut n = 0;
+    loop {
+        let pumped = p.pump(now);
+        done.lines += pumped.lines;
+        done.more = pumped.more;
+        n += 1;
+        if !pumped.more || rounds.is_some_and(|r| n >= r) {
+            break;
+        }
+    }
+}
+
 /// One full cycle now, as `logwarden rotate` runs it without a daemon: the
 /// cut pass (with `force`), then housekeeping. Returns both reports.
 pub fn one_shot(
@@ -213,18 +285,22 @@ pub fn one_shot(
     dry_run: bool,
 ) -> (Report, Report) {
     let mut cutter = Cutter::new(Arc::new(cfg.clone()), Arc::clone(jr), dry_run, now);
+    // Everything written so far goes into the mirror, the cut, what came
+    // meanwhile; renamed files whose writers already let go are finished
+    // now, the rest keep draining when the daemon next runs.
+    let done = cutter.round(
+        || now,
+        Round {
+            discover: true,
+            pump: None,
+            pass: Some(force),
+            finish_now: true,
+        },
+    );
     if let Some(p) = cutter.pipeline.as_mut() {
-        p.discover(now);
-        while p.pump(now).more {}
-    }
-    let cuts = cutter.pass(now, force);
-    if let Some(p) = cutter.pipeline.as_mut() {
-        // Renamed files whose writers already let go are finished now; the
-        // rest keep draining when the daemon next runs.
-        while p.pump(now).more {}
-        p.finish_drained_now(now);
         p.shutdown(now);
     }
+    let cuts = done.report.unwrap_or_default();
     // A one-shot run cannot wait for writer_grace; it polls briefly for a
     // writer to let go of a renamed file and leaves the rest to the daemon.
     let wait = if dry_run {
