@@ -65,6 +65,23 @@ fn config_from_example(example: &str, state: &Path, work: &Path, out: &Path, own
     conf
 }
 
+/// The shipped example as the config of a test rsyslogd under `dir`, with
+/// its own work directory, output file and log: (config, output, own log).
+fn example_config(dir: &Path, state: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let work = dir.join("rsyslog-work");
+    std::fs::create_dir(&work).unwrap();
+    let out = dir.join("shipped.log");
+    let own = dir.join("rsyslogd-own.log");
+    let conf_path = dir.join("rsyslog.conf");
+    let example = std::fs::read_to_string(EXAMPLE).unwrap();
+    std::fs::write(
+        &conf_path,
+        config_from_example(&example, state, &work, &out, &own),
+    )
+    .unwrap();
+    (conf_path, out, own)
+}
+
 /// The length of `s` up to and including the `)` that closes its first `(`,
 /// skipping quoted strings and comments.
 fn call_len(s: &str) -> Option<usize> {
@@ -266,17 +283,7 @@ fn rsyslog_from_the_shipped_example_gets_every_line_once_through_cuts() {
         ),
     )
     .unwrap();
-    let work = dir.join("rsyslog-work");
-    std::fs::create_dir(&work).unwrap();
-    let out = dir.join("shipped.log");
-    let own = dir.join("rsyslogd-own.log");
-    let conf_path = dir.join("rsyslog.conf");
-    let example = std::fs::read_to_string(EXAMPLE).unwrap();
-    std::fs::write(
-        &conf_path,
-        config_from_example(&example, &env.state, &work, &out, &own),
-    )
-    .unwrap();
+    let (conf_path, out, own) = example_config(dir, &env.state);
     let started = Instant::now();
 
     // rsyslog first: the state and mirror directories appear under it.
@@ -447,17 +454,7 @@ fn rsyslog_away_across_cuts() {
         ),
     )
     .unwrap();
-    let work = dir.join("rsyslog-work");
-    std::fs::create_dir(&work).unwrap();
-    let out = dir.join("shipped.log");
-    let own = dir.join("rsyslogd-own.log");
-    let conf_path = dir.join("rsyslog.conf");
-    let example = std::fs::read_to_string(EXAMPLE).unwrap();
-    std::fs::write(
-        &conf_path,
-        config_from_example(&example, &env.state, &work, &out, &own),
-    )
-    .unwrap();
+    let (conf_path, out, own) = example_config(dir, &env.state);
     let mut rs = Rsyslogd::start(&bin, &conf_path, dir, own.clone());
     let mut d = env.daemon();
     let count = 4000;
