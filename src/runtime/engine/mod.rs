@@ -222,8 +222,6 @@ pub struct Round<'a> {
 pub struct RoundDone {
     /// Lines pumped into the mirrors.
     pub lines: u64,
-    /// Some input had more to read when the pump stopped at its bound.
-    pub more: bool,
     /// The pass's report, if one ran.
     pub report: Option<Report>,
 }
@@ -267,7 +265,6 @@ fn pump(
     loop {
         let pumped = p.pump(now);
         done.lines += pumped.lines;
-        done.more = pumped.more;
         n += 1;
         if !pumped.more || rounds.is_some_and(|r| n >= r) {
             break;
