@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Mode, Source, StrategyCfg};
 use crate::journal::Journal;
-use crate::policy::schedule::{Schedule, Zone};
+use crate::policy::schedule::{Cadence, Schedule, Zone};
 use crate::rotation::reopen::Verdict;
 use crate::rotation::rotate;
 use crate::runtime::engine;
@@ -23,7 +23,19 @@ fn describe_schedule(s: &Schedule, zone: Zone) -> String {
     match s {
         Schedule::Daily { at } => format!("daily at {} ({z})", at.format("%H:%M")),
         Schedule::Hourly => format!("hourly ({z})"),
-        Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
+        Schedule::Calendar { cadence, at } => {
+            let at = at.format("%H:%M");
+            match cadence {
+                Cadence::Weekly(w) => format!("weekly on {w} at {at} ({z})"),
+                Cadence::Monthly => format!("monthly on day 1 at {at} ({z})"),
+                Cadence::Yearly => format!("yearly on 1 January at {at} ({z})"),
+                Cadence::Interval(d) => format!(
+                    "every {} counted from 1970-01-01 {at} ({z})",
+                    humantime::format_duration(*d)
+                ),
+            }
+        }
+        Schedule::Unscheduled => "none: max_size and manual cuts only".into(),
     }
 }
 
@@ -106,12 +118,25 @@ fn describe_policy(cfg: &Config, src: &Source, now: DateTime<Utc>) -> String {
             }
         ));
     }
-    let next = p.schedule.next_cut(p.zone, now);
+    let next = match p.schedule {
+        Schedule::Unscheduled => "no scheduled cut".to_string(),
+        _ => format!(
+            "next cut {}",
+            p.schedule
+                .next_cut(p.zone, now)
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S %:z")
+        ),
+    };
     out.push_str(&format!(
-        "  schedule:  {}; next cut {}{}\n",
+        "  schedule:  {}; {next}{}{}\n",
         describe_schedule(&p.schedule, p.zone),
-        next.with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S %:z"),
+        p.min_size
+            .map(|m| format!(
+                " (once the file holds {}; until then it waits)",
+                human_size(m)
+            ))
+            .unwrap_or_default(),
         p.max_size
             .map(|m| format!(", or when over {}", human_size(m)))
             .unwrap_or_default()

@@ -25,8 +25,8 @@ use chrono::NaiveTime;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 
-use crate::policy::schedule::{Schedule, Zone};
-use raw::{RawDropIn, RawMain, RawPolicy, RawSource, S};
+use crate::policy::schedule::{parse_weekday, Schedule, Zone};
+use raw::{RawDropIn, RawMain, RawPolicy, RawSource, RawWeekday, S};
 
 /// Where `-c` points when it is not given.
 pub const DEFAULT_PATH: &str = "/etc/logwarden/logwarden.toml";
@@ -126,6 +126,8 @@ pub struct Policy {
     pub schedule: Schedule,
     pub zone: Zone,
     pub max_size: Option<u64>,
+    /// A scheduled cut waits (stays pending) until the file holds this much.
+    pub min_size: Option<u64>,
     pub strategy: StrategyCfg,
     pub compress: bool,
     pub delay_compress: bool,
@@ -171,6 +173,9 @@ impl Policy {
     /// `ship_grace`, or one period of the schedule (the one containing `now`).
     pub fn effective_ship_grace(&self, now: chrono::DateTime<chrono::Utc>) -> Duration {
         self.ship_grace.unwrap_or_else(|| {
+            if self.schedule == Schedule::Unscheduled {
+                return Duration::from_secs(86_400);
+            }
             let start = self.schedule.period_start(self.zone, now);
             (self.schedule.next_cut(self.zone, now) - start)
                 .to_std()

@@ -22,8 +22,10 @@ macro_rules! with_policy {
         pub struct $name {
             pub schedule: S<String>,
             pub at: S<String>,
+            pub weekday: S<RawWeekday>,
             pub timezone: S<String>,
             pub max_size: S<String>,
+            pub min_size: S<String>,
             pub strategy: S<String>,
             pub compress: S<String>,
             pub delay_compress: S<bool>,
@@ -44,8 +46,10 @@ macro_rules! with_policy {
                 RawPolicy {
                     schedule: self.schedule.clone(),
                     at: self.at.clone(),
+                    weekday: self.weekday.clone(),
                     timezone: self.timezone.clone(),
                     max_size: self.max_size.clone(),
+                    min_size: self.min_size.clone(),
                     strategy: self.strategy.clone(),
                     compress: self.compress.clone(),
                     delay_compress: self.delay_compress.clone(),
@@ -92,8 +96,10 @@ impl RawPolicy {
         pick!(
             schedule,
             at,
+            weekday,
             timezone,
             max_size,
+            min_size,
             strategy,
             compress,
             delay_compress,
@@ -107,6 +113,14 @@ impl RawPolicy {
             su
         )
     }
+}
+
+/// `weekday = "sun"` or `weekday = 0` (logrotate's count, 0 = Sunday).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawWeekday {
+    Number(i64),
+    Name(String),
 }
 
 /// The main config file.

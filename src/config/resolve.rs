@@ -376,15 +376,20 @@ impl Cx {
                     })
             })
             .unwrap_or(NaiveTime::MIN);
-        let schedule = self
-            .opt(file, text, &p.schedule, |s| {
-                Schedule::parse(s, at).map_err(|e| format!("{e} (daily, hourly or \"every 10m\")"))
+        let weekday = self
+            .opt(file, text, &p.weekday, |w| match w {
+                RawWeekday::Number(n) => parse_weekday(&n.to_string()),
+                RawWeekday::Name(s) => parse_weekday(s),
             })
+            .unwrap_or(chrono::Weekday::Sun);
+        let schedule = self
+            .opt(file, text, &p.schedule, |s| Schedule::parse(s, at, weekday))
             .unwrap_or(Schedule::Daily { at });
         let zone = self
             .opt(file, text, &p.timezone, |s| Zone::parse(s))
             .unwrap_or(Zone::Local);
         let max_size = self.opt(file, text, &p.max_size, |s| units::size(s));
+        let min_size = self.opt(file, text, &p.min_size, |s| units::size(s));
         let strategy = self
             .opt(file, text, &p.strategy, |s| match s.as_str() {
                 "auto" => Ok(StrategyCfg::Auto),
@@ -452,6 +457,7 @@ impl Cx {
             schedule,
             zone,
             max_size,
+            min_size,
             strategy,
             compress,
             delay_compress,

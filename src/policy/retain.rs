@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::policy::archive::Archive;
-use crate::policy::schedule::Zone;
+use crate::policy::schedule::{Schedule, Zone};
 
 /// The retention limits of a source.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,10 +89,16 @@ pub fn plan(items: &[Item], limits: Limits, now: DateTime<Utc>) -> Vec<Deletion>
     out
 }
 
-/// The end of the period a label names, in `zone`: the start of the next day
-/// (`YYYY-MM-DD`) or hour (`YYYY-MM-DD-HH`). A local time that does not exist
-/// (DST gap) resolves to the first instant after it.
-pub fn label_end(label: &str, zone: Zone) -> Option<DateTime<Utc>> {
+/// The period a label names, in `zone`: from the label's local day
+/// (`YYYY-MM-DD`) or hour (`YYYY-MM-DD-HH`) to the start of the next one,
+/// or, for a calendar schedule that labels by day (weekly, monthly, yearly,
+/// `every Nd`), to its next cut after that day. A local time that does not
+/// exist (DST gap) resolves to the first instant after it.
+pub fn label_span(
+    label: &str,
+    schedule: &Schedule,
+    zone: Zone,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let (date, hour) = match label.len() {
         10 => (label, None),
         13 => (&label[..10], Some(label[11..].parse::<u32>().ok()?)),
@@ -106,10 +112,22 @@ pub fn label_end(label: &str, zone: Zone) -> Option<DateTime<Utc>> {
         } else {
             chrono::Duration::days(1)
         };
-    match zone {
-        Zone::Local => resolve(&chrono::Local, end),
-        Zone::Named(tz) => resolve(&tz, end),
+    let (start, mut end) = match zone {
+        Zone::Local => (
+            resolve(&chrono::Local, start)?,
+            resolve(&chrono::Local, end)?,
+        ),
+        Zone::Named(tz) => (resolve(&tz, start)?, resolve(&tz, end)?),
+    };
+    if hour.is_none() && matches!(schedule, Schedule::Calendar { .. }) {
+        end = end.max(schedule.next_cut(zone, end - chrono::Duration::nanoseconds(1)));
     }
+    Some((start, end))
+}
+
+/// The end of the period a label names ([`label_span`]).
+pub fn label_end(label: &str, schedule: &Schedule, zone: Zone) -> Option<DateTime<Utc>> {
+    label_span(label, schedule, zone).map(|(_, end)| end)
 }
 
 fn resolve<Z: TimeZone>(z: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
@@ -126,10 +144,14 @@ fn resolve<Z: TimeZone>(z: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::policy::archive::parse_any;
+    use crate::policy::schedule::Cadence;
 
     fn item(name: &str, size: u64) -> Item {
         let archive = parse_any(name).unwrap();
-        let end = label_end(&archive.label, Zone::Named(chrono_tz::UTC)).unwrap();
+        let daily = Schedule::Daily {
+            at: chrono::NaiveTime::MIN,
+        };
+        let end = label_end(&archive.label, &daily, Zone::Named(chrono_tz::UTC)).unwrap();
         Item {
             archive,
             size,
@@ -226,22 +248,38 @@ mod tests {
     }
 
     #[test]
-    fn label_ends_follow_the_zone() {
+    fn label_ends_follow_the_zone_and_the_schedule() {
+        let daily = Schedule::Daily {
+            at: chrono::NaiveTime::MIN,
+        };
+        let cal = |cadence| Schedule::Calendar {
+            cadence,
+            at: chrono::NaiveTime::MIN,
+        };
         let ny = Zone::Named(chrono_tz::America::New_York);
-        assert_eq!(
-            label_end("2026-11-20", ny),
-            Some(at("2026-11-21T05:00:00Z"))
-        );
-        assert_eq!(
-            label_end("2026-11-20-07", Zone::Named(chrono_tz::UTC)),
-            Some(at("2026-11-20T08:00:00Z"))
-        );
+        let utc = Zone::Named(chrono_tz::UTC);
         // Santiago: midnight 2026-09-06 does not exist; the day ends at 01:00 local.
         let scl = Zone::Named(chrono_tz::America::Santiago);
-        assert_eq!(
-            label_end("2026-09-05", scl),
-            Some(at("2026-09-06T04:00:00Z"))
-        );
-        assert_eq!(label_end("garbage", ny), None);
+        #[rustfmt::skip]
+        let cases = [
+            ("2026-11-20", daily, ny, Some("2026-11-21T05:00:00Z")),
+            ("2026-11-20-07", daily, utc, Some("2026-11-20T08:00:00Z")),
+            ("2026-09-05", daily, scl, Some("2026-09-06T04:00:00Z")),
+            ("garbage", daily, ny, None),
+            // A week, a month, a year: the period ends at the next cut.
+            ("2026-11-29", cal(Cadence::Weekly(chrono::Weekday::Sun)), utc, Some("2026-12-06T00:00:00Z")),
+            ("2026-03-01", cal(Cadence::Monthly), ny, Some("2026-04-01T04:00:00Z")),
+            ("2026-01-01", cal(Cadence::Yearly), utc, Some("2027-01-01T00:00:00Z")),
+            ("2026-12-03", cal(Cadence::Interval(Duration::from_secs(7 * 86_400))), utc, Some("2026-12-10T00:00:00Z")),
+            // Size-only archives are labelled by their day.
+            ("2026-12-03", Schedule::Unscheduled, utc, Some("2026-12-04T00:00:00Z")),
+        ];
+        for (label, schedule, zone, want) in cases {
+            assert_eq!(
+                label_end(label, &schedule, zone),
+                want.map(at),
+                "{label} {schedule:?}"
+            );
+        }
     }
 }

@@ -62,16 +62,9 @@ pub fn parts(
             .iter()
             .filter_map(|n| archive::parse_for(&base, n))
             .filter(|a| {
-                let end = crate::policy::retain::label_end(&a.label, zone);
-                let start = end.map(|e| {
-                    e - if a.label.len() == 13 {
-                        chrono::Duration::hours(1)
-                    } else {
-                        chrono::Duration::days(1)
-                    }
-                });
-                since.is_none_or(|s| end.is_none_or(|e| e > s))
-                    && until.is_none_or(|u| start.is_none_or(|st| st < u))
+                let span = crate::policy::retain::label_span(&a.label, &src.policy.schedule, zone);
+                since.is_none_or(|s| span.is_none_or(|(_, e)| e > s))
+                    && until.is_none_or(|u| span.is_none_or(|(st, _)| st < u))
             })
             .collect();
         archives.sort_by(|a, b| a.cut_order(b));

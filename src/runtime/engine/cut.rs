@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Source;
 use crate::ingest::discover::{self, DirProblem, Found};
 use crate::journal::{self, Record};
-use crate::policy::schedule::{Due, Trigger};
+use crate::policy::schedule::{veto, Due, Trigger, Veto};
 use crate::rotation::reopen::{Check, Verdict};
 use crate::rotation::rotate::{self, CutSpec, Facts};
 use crate::state::{self, FileState};
@@ -164,17 +164,31 @@ impl Cutter {
                     .due(p.zone, entry.anchor, now, over_size, force.covers(src))
                 {
                     Due::No { next } => {
-                        report.next_due = Some(report.next_due.map_or(next, |d| d.min(next)));
+                        report.wake_by(next);
                         continue;
                     }
                     Due::Yes { trigger, label } => (label, trigger),
                 };
-            if meta.used() == 0 || holds_nothing(dir, name) {
-                // Nothing to cut; the period still ends.
-                if trigger == Trigger::Schedule && !self.dry_run {
-                    entry.anchor = now;
+            let used = match meta.used() {
+                n if n > 0 && holds_nothing(dir, name) => 0,
+                n => n,
+            };
+            let rotate_mode = p.mode == crate::config::Mode::Rotate;
+            match veto(trigger, used, p.min_size, rotate_mode) {
+                Veto::None => {}
+                Veto::Pending => {
+                    // Looked at again soon: the cut is taken once it passes.
+                    if trigger == Trigger::Schedule {
+                        report.wake_by(now + PENDING_RECHECK);
+                    }
+                    continue;
                 }
-                continue;
+                Veto::PeriodEnds => {
+                    if !self.dry_run {
+                        entry.anchor = now;
+                    }
+                    continue;
+                }
             }
             due.push(DueFile {
                 name: name.clone(),
@@ -275,7 +289,7 @@ impl Cutter {
                     entry.last_reason = Some(cut.reason);
                 }
                 let next = p.schedule.next_cut(p.zone, now);
-                report.next_due = Some(report.next_due.map_or(next, |d| d.min(next)));
+                report.wake_by(next);
             }
             Err(e) => {
                 report.errors += 1;
@@ -328,6 +342,10 @@ impl Cutter {
 
 /// How much data [`holds_nothing`] reads at most.
 const NUL_CHECK_LIMIT: u64 = 64 << 10;
+
+/// How often a scheduled cut held back by `min_size` or an empty file is
+/// looked at again.
+const PENDING_RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 /// Whether a live file holds only holes and NULs (what a copy-truncate
 /// whose collapse left the last partial block leaves behind): empty for the

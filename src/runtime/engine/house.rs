@@ -454,7 +454,7 @@ fn retention_step(
         if meta.kind() != Kind::Regular || pinned.contains(&(meta.dev, meta.ino)) {
             continue;
         }
-        let Some(end) = retain::label_end(&a.label, p.zone) else {
+        let Some(end) = retain::label_end(&a.label, &p.schedule, p.zone) else {
             continue;
         };
         metas.insert(name, meta);

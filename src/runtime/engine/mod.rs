@@ -63,6 +63,13 @@ pub struct Report {
     pub waiting: usize,
 }
 
+impl Report {
+    /// The next pass is wanted by `t` at the latest.
+    pub fn wake_by(&mut self, t: DateTime<Utc>) {
+        self.next_due = Some(self.next_due.map_or(t, |d| d.min(t)));
+    }
+}
+
 /// Cuts due files; owns the schedule state.
 pub struct Cutter {
     pub cfg: Arc<Config>,
