@@ -79,7 +79,7 @@ fn copy_truncate(c: &mut Criterion) {
                         reason: "bench".into(),
                     },
                     may_fall_back: false,
-                    create: false,
+                    create: None,
                     reopen: None,
                 };
                 black_box(rotate::cut(&dir, "a.log", &meta, spec).unwrap());

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod ingest;
 pub mod journal;
+pub mod logrotate;
 pub mod policy;
 pub mod redact;
 pub mod report;

@@ -41,8 +41,31 @@ pub enum Command {
     },
     /// Run the daemon in the foreground (systemd Type=notify).
     Run,
-    /// Validate the config and print the resolved plan; exit 1 on any error.
-    Check,
+    /// Validate the config and print the resolved plan; exit 1 on any error,
+    /// or when logrotate's config also rotates a file logwarden rotates.
+    Check {
+        /// logrotate's config, checked for files both would rotate.
+        #[arg(long, value_name = "PATH", default_value = crate::logrotate::DEFAULT_CONF)]
+        logrotate: PathBuf,
+    },
+    /// Convert logrotate's config (-c/--config, default /etc/logrotate.conf)
+    /// into logwarden drop-ins, one per logrotate file; exit 1 listing every
+    /// block that could not be imported faithfully.
+    ImportLogrotate {
+        /// Where the drop-ins go.
+        #[arg(long, value_name = "DIR", default_value = "/etc/logwarden/conf.d")]
+        out: PathBuf,
+        /// logrotate's status file: each imported file's last rotation
+        /// becomes its last cut in logwarden's state (see --logwarden-config).
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// logwarden's config, for the state directory --state seeds.
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_PATH)]
+        logwarden_config: PathBuf,
+        /// Print the drop-ins; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Rotate now: cut, compress, apply retention. Asks a running daemon
     /// (SIGUSR1) when one holds the state lock, else does the work itself.
     Rotate {

@@ -43,7 +43,7 @@ fn human_size(n: u64) -> String {
     bytesize::ByteSize::b(n).display().iec().to_string()
 }
 
-pub(super) fn check(cfg: &Config, clock: &Clock) -> ExitCode {
+pub(super) fn check(cfg: &Config, clock: &Clock, logrotate: &std::path::Path) -> ExitCode {
     let now = clock.now();
     let mut out = String::new();
     let mut problems = 0;
@@ -82,12 +82,48 @@ pub(super) fn check(cfg: &Config, clock: &Clock) -> ExitCode {
             out.push_str(&format!("  {l}\n"));
         }
     }
+    let twice = two_rotators(cfg, logrotate, &mut out);
     let _ = std::io::stdout().write_all(out.as_bytes());
     if problems > 0 {
         eprintln!("logwarden: {problems} source(s) cannot be used as configured");
+    }
+    if twice > 0 {
+        eprintln!(
+            "logwarden: {twice} file(s) or pattern(s) also managed by logrotate ({}); fix them before enabling logwarden",
+            logrotate.display()
+        );
+    }
+    if problems > 0 || twice > 0 {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// Files and patterns logrotate's config (`path`) also manages, written to
+/// `out`; how many.
+fn two_rotators(cfg: &Config, path: &std::path::Path, out: &mut String) -> usize {
+    let conf = match crate::logrotate::parse::read(path) {
+        Ok(c) => c,
+        Err(e) => {
+            out.push_str(&format!("\nlogrotate: not checked ({e})\n"));
+            return 0;
+        }
+    };
+    let found = crate::logrotate::overlap::find(&conf, cfg);
+    out.push_str(&format!(
+        "\nlogrotate: {} ({} block(s)): {}\n",
+        path.display(),
+        conf.blocks.len(),
+        if found.is_empty() {
+            "no file is managed by both"
+        } else {
+            "files managed by both:"
+        }
+    ));
+    for f in &found {
+        out.push_str(&format!("  warning: {f}\n"));
+    }
+    found.len()
 }
 
 /// A source's settings in words: where, which mode, when, how, what is kept.
@@ -155,7 +191,13 @@ fn describe_policy(cfg: &Config, src: &Source, now: DateTime<Utc>) -> String {
     };
     out.push_str(&format!(
         "  strategy:  {strategy}; reopen hook: {reopen}{}\n",
-        if p.create { "; create" } else { "" }
+        match p.create {
+            None => String::new(),
+            Some(c) => format!(
+                "; create{}",
+                c.mode.map(|m| format!(" mode {m:04o}")).unwrap_or_default()
+            ),
+        }
     ));
     let mut keep = Vec::new();
     if let Some(a) = p.max_age {

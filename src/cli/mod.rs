@@ -11,13 +11,12 @@
 mod args;
 mod check;
 pub mod generate;
+mod import;
 mod rotate;
 mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use crate::config::Config;
 use crate::state;
@@ -29,10 +28,34 @@ pub use args::{Cli, Command};
 pub fn main() -> ExitCode {
     #[cfg(feature = "failpoints")]
     let _crash_points = crate::sys::crash::setup();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     // Reads no config: packaging runs it where none is installed.
     if let Command::Generate { dir } = &cli.command {
         return generate::run(dir);
+    }
+    // -c names logrotate's config here; logwarden's is --logwarden-config.
+    if let Command::ImportLogrotate {
+        out,
+        state,
+        logwarden_config,
+        dry_run,
+    } = &cli.command
+    {
+        let given = matches
+            .subcommand()
+            .and_then(|(_, m)| m.value_source("config"))
+            .or_else(|| matches.value_source("config"))
+            == Some(clap::parser::ValueSource::CommandLine);
+        let conf = if given {
+            cli.config.clone()
+        } else {
+            crate::logrotate::DEFAULT_CONF.into()
+        };
+        return import::run(&conf, out, state.as_deref(), logwarden_config, *dry_run);
     }
     let cfg = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -55,6 +78,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Generate { dir } => generate::run(&dir), // handled above
+        Command::ImportLogrotate { .. } => ExitCode::SUCCESS, // handled above
         Command::Run => match crate::runtime::daemon::run(cfg, clock) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -62,7 +86,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Check => check::check(&cfg, &clock),
+        Command::Check { logrotate } => check::check(&cfg, &clock, &logrotate),
         Command::Rotate { source, dry_run } => rotate::rotate_now(&cfg, &clock, source, dry_run),
         Command::Redact { explain } => redact_stdin(&cfg, explain),
         Command::Status { json } => status(&cfg, &clock, json),

@@ -134,7 +134,8 @@ pub struct Policy {
     pub max_age: Option<Duration>,
     pub max_archives: Option<usize>,
     pub max_total_size: Option<u64>,
-    pub create: bool,
+    /// After a rename, re-create the file (`None`: do not).
+    pub create: Option<Create>,
     /// How long a renamed file is left uncompressed while a writer still holds it.
     pub writer_grace: Duration,
     /// Mirror mode: how long a cut mirror stays uncompressed for the
@@ -142,6 +143,16 @@ pub struct Policy {
     pub ship_grace: Option<Duration>,
     pub mode: Mode,
     pub su: Option<Su>,
+}
+
+/// How a file renamed away is re-created (`create = true`): with the old
+/// file's mode and owner, or those given (`create_mode`, `create_owner`,
+/// `create_group`, as logrotate's `create mode owner group`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Create {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 /// One `[[source]]`, resolved.
@@ -190,6 +201,7 @@ impl Source {
     pub fn matches(&self, file_name: &str) -> bool {
         !file_name.starts_with('.')
             && crate::policy::archive::parse_any(file_name).is_none()
+            && !crate::policy::archive::is_logrotate_archive(file_name)
             && self.include.is_match(file_name)
             && !self.exclude.is_match(file_name)
     }
@@ -255,6 +267,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub log_level: Option<String>,
     pub rescan_interval: Duration,
+    /// logrotate's config, checked at start and on reload for files both
+    /// would rotate (`None`: `logrotate_config = "none"`).
+    pub logrotate_config: Option<PathBuf>,
     /// The live journal file is archived (chained on) past this size.
     pub journal_max_size: u64,
     /// Archived journal files older than this are deleted (oldest first,
@@ -313,6 +328,11 @@ impl Config {
                 positive(units::duration(s)?)
             })
             .unwrap_or(Duration::from_secs(60));
+        let logrotate_config = cx
+            .opt(path, &text, &main.logrotate_config, |s| {
+                Ok((s != "none").then(|| absolute(&base, s)))
+            })
+            .unwrap_or_else(|| Some(PathBuf::from(crate::logrotate::DEFAULT_CONF)));
         let journal_max_size = cx
             .opt(path, &text, &main.journal_max_size, |s| journal_max_size(s))
             .unwrap_or(64 << 20);
@@ -339,6 +359,7 @@ impl Config {
             state_dir,
             log_level,
             rescan_interval,
+            logrotate_config,
             journal_max_size,
             journal_max_age,
             forward_secure: main.forward_secure.map(|b| *b.get_ref()).unwrap_or(false),

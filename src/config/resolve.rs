@@ -365,6 +365,35 @@ impl Cx {
         }
     }
 
+    /// `create` and its mode and owner overrides.
+    fn create(&mut self, file: &Path, text: &str, p: &RawPolicy) -> Option<Create> {
+        let on = p.create.as_ref().is_some_and(|b| *b.get_ref());
+        let mode = self.opt(file, text, &p.create_mode, |s| {
+            u32::from_str_radix(s, 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| {
+                    format!("invalid create_mode {s:?}; write an octal mode such as \"0640\"")
+                })
+        });
+        let uid = self.opt(file, text, &p.create_owner, |s| {
+            crate::sys::ids::uid_of(s).ok_or_else(|| format!("unknown user {s:?}"))
+        });
+        let gid = self.opt(file, text, &p.create_group, |s| {
+            crate::sys::ids::gid_of(s).ok_or_else(|| format!("unknown group {s:?}"))
+        });
+        let set = [&p.create_mode, &p.create_owner, &p.create_group];
+        if let (false, Some(v)) = (on, set.into_iter().flatten().next()) {
+            let at = self.at(file, text, v);
+            self.push(
+                at,
+                "create_mode, create_owner and create_group need create = true".into(),
+                None,
+            );
+        }
+        on.then_some(Create { mode, uid, gid })
+    }
+
     pub(super) fn policy(&mut self, file: &Path, text: &str, p: RawPolicy) -> Option<Policy> {
         let before = self.problems.len();
         let at = self
@@ -424,7 +453,7 @@ impl Cx {
                 .ok_or_else(|| "max_archives must be 1 or more".to_string())
         });
         let max_total_size = self.opt(file, text, &p.max_total_size, |s| units::size(s));
-        let create = p.create.as_ref().is_some_and(|b| *b.get_ref());
+        let create = self.create(file, text, &p);
         let writer_grace = self
             .opt(file, text, &p.writer_grace, |s| units::duration(s))
             .unwrap_or(Duration::from_secs(60));

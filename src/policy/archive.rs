@@ -112,6 +112,28 @@ pub fn parse_any(name: &str) -> Option<Archive> {
     })
 }
 
+/// Whether `name` is what logrotate makes of a log it rotated: `x.log.1`,
+/// `x.log.2.gz`, or with `dateext` `x.log-20261201` (and `-2026120113`,
+/// hourly). Never a live file for logwarden, whatever the glob.
+pub fn is_logrotate_archive(name: &str) -> bool {
+    let rest = [".gz", ".xz", ".bz2", ".zst", ".lz4", ".Z"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(name);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if let Some((head, n)) = rest.rsplit_once('.') {
+        if !head.is_empty() && n.len() <= 4 && digits(n) {
+            return true;
+        }
+    }
+    if let Some((head, d)) = rest.rsplit_once('-') {
+        if !head.is_empty() && matches!(d.len(), 8 | 10) && digits(d) && d.starts_with("20") {
+            return true;
+        }
+    }
+    false
+}
+
 /// Parse `name` as an archive of the live file `base`.
 pub fn parse_for(base: &str, name: &str) -> Option<Archive> {
     parse_any(name).filter(|a| a.base == base)
@@ -153,6 +175,33 @@ pub fn next_free(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn logrotate_archive_names() {
+        for yes in [
+            "x.log.1",
+            "x.log.2.gz",
+            "syslog.10",
+            "x.log-20261201",
+            "x.log-20261201.gz",
+            "x.log-2026120113",
+            "wtmp.1",
+        ] {
+            assert!(is_logrotate_archive(yes), "{yes}");
+        }
+        for no in [
+            "x.log",
+            "app.2026.log",
+            "v1.2.log",
+            "syslog",
+            "x.log-1",
+            "report-2026.log",
+            ".1",
+            "x.log.12345",
+        ] {
+            assert!(!is_logrotate_archive(no), "{no}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -149,7 +149,8 @@ pub struct CutSpec<'a> {
     pub choice: Choice,
     /// Whether `auto` chose (so a failed rename may fall back).
     pub may_fall_back: bool,
-    pub create: bool,
+    /// Re-create the file after a rename (`None`: do not).
+    pub create: Option<crate::config::Create>,
     /// The reopen hook, checked against the file's writers before the cut.
     pub reopen: Option<&'a Check>,
 }
@@ -210,8 +211,8 @@ pub fn after_rename(
     meta: &Meta,
     spec: &CutSpec<'_>,
 ) -> Option<Result<String, String>> {
-    if spec.create {
-        if let Err(e) = create_like(dir, name, meta) {
+    if let Some(how) = spec.create {
+        if let Err(e) = create_like(dir, name, meta, how) {
             tracing::warn!("cannot re-create {}: {e}", dir.join(name).display());
         }
     }
@@ -318,10 +319,22 @@ pub fn rename(
     )))
 }
 
-/// Re-create `name` empty with the owner and mode of the file it replaces.
-pub fn create_like(dir: &SafeDir, name: &str, meta: &Meta) -> io::Result<()> {
-    let f = dir.create_new(name, meta.perm() & 0o777)?;
-    safe_dir::copy_owner_and_mode(&f, meta)?;
+/// Re-create `name` empty with the owner and mode of the file it replaces,
+/// or those `how` names.
+pub fn create_like(
+    dir: &SafeDir,
+    name: &str,
+    meta: &Meta,
+    how: crate::config::Create,
+) -> io::Result<()> {
+    let mode = how.mode.unwrap_or(meta.perm() & 0o777);
+    let f = dir.create_new(name, mode & 0o777)?;
+    safe_dir::set_owner_and_mode(
+        &f,
+        how.uid.unwrap_or(meta.uid),
+        how.gid.unwrap_or(meta.gid),
+        mode,
+    )?;
     f.sync_all()?;
     dir.sync()
 }

@@ -225,11 +225,16 @@ impl SafeDir {
 /// Give a file the owner and permission bits of `like` (best effort for the
 /// owner: an unprivileged daemon cannot chown, and then keeps its own).
 pub fn copy_owner_and_mode(file: &File, like: &Meta) -> io::Result<()> {
+    set_owner_and_mode(file, like.uid, like.gid, like.perm() & 0o777)
+}
+
+/// Give `file` this owner (best effort: only root may) and mode.
+pub fn set_owner_and_mode(file: &File, uid: u32, gid: u32, mode: u32) -> io::Result<()> {
     let _ = rfs::fchown(
         file,
-        Some(rfs::Uid::from_raw(like.uid)),
-        Some(rfs::Gid::from_raw(like.gid)),
+        Some(rfs::Uid::from_raw(uid)),
+        Some(rfs::Gid::from_raw(gid)),
     );
-    rfs::fchmod(file, Mode::from_raw_mode(like.perm() & 0o777))?;
+    rfs::fchmod(file, Mode::from_raw_mode(mode))?;
     Ok(())
 }

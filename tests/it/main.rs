@@ -7,6 +7,7 @@ mod hostile;
 mod cli;
 mod faults;
 mod fuzz_corpus;
+mod import;
 mod journal;
 mod lifecycle;
 mod logrotate;

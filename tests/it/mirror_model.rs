@@ -153,7 +153,7 @@ impl World {
                         reason: "model".into(),
                     },
                     may_fall_back: false,
-                    create: false,
+                    create: None,
                     reopen: None,
                 };
                 let cut = self.p().cut(&src, "a.log", &meta, spec, now).unwrap();

@@ -115,7 +115,7 @@ impl World {
                         reason: "model".into(),
                     },
                     may_fall_back: false,
-                    create: false,
+                    create: None,
                     reopen: None,
                 };
                 let cut = rotate::cut(&self.dir, "a.log", &meta, spec).unwrap();

@@ -175,7 +175,7 @@ fn spec(strategy: Strategy) -> CutSpec<'static> {
             reason: "test".into(),
         },
         may_fall_back: true,
-        create: false,
+        create: None,
         reopen: None,
     }
 }
@@ -249,7 +249,7 @@ fn rename_with_create_recreates_with_owner_and_mode() {
     .unwrap();
     let meta = dir.stat("a.log").unwrap();
     let mut s = spec(Strategy::Rename);
-    s.create = true;
+    s.create = Some(crate::config::Create::default());
     cut(&dir, "a.log", &meta, s).unwrap();
     let new = dir.stat("a.log").unwrap();
     assert_ne!(new.ino, meta.ino);

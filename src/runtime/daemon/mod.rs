@@ -331,6 +331,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
     journal::append(&journal, startup_record(&cfg, &clock));
+    warn_two_rotators(&cfg, &journal, clock.now());
 
     let stop = Arc::new(AtomicBool::new(false));
     let (house_tx, house_rx) = std_mpsc::channel::<Job>();
@@ -439,6 +440,24 @@ async fn event_loop(
     journal::append(&journal, Record::ok(clock.now(), "shutdown"));
     journal::checkpoint_shared(&journal, clock.now(), "shutdown");
     fatal.map_or(Ok(()), Err)
+}
+
+/// One warning record per file or pattern logrotate's config also manages
+/// (at start and after a reload).
+fn warn_two_rotators(cfg: &Config, journal: &SharedJournal, now: chrono::DateTime<chrono::Utc>) {
+    let Some(path) = cfg.logrotate_config.as_deref().filter(|p| p.exists()) else {
+        return;
+    };
+    let Ok(conf) = crate::logrotate::parse::read(path) else {
+        return;
+    };
+    for f in crate::logrotate::overlap::find(&conf, cfg) {
+        tracing::warn!("two rotators: {f}");
+        journal::append(
+            journal,
+            Record::failed(now, "logrotate.overlap", &f).resource(path, None, None),
+        );
+    }
 }
 
 /// The `startup` record: this version, and the config it runs.
@@ -680,6 +699,7 @@ fn reload(
             let _ = cut_tx.send(Job::Pass(Force::None));
             *cfg = new;
             journal::append(journal, rec);
+            warn_two_rotators(cfg, journal, now);
             journal::checkpoint_shared(journal, now, "reload");
         }
     }
