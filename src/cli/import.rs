@@ -11,7 +11,33 @@ use crate::config::Config;
 use crate::logrotate::convert::{self, DropIn};
 use crate::state::{self, FileState, State, StateLock};
 
-pub(super) fn run(
+/// `import-logrotate` as parsed: here `-c/--config` (the global flag)
+/// names logrotate's config, default /etc/logrotate.conf, and logwarden's
+/// is `--logwarden-config`.
+pub(super) fn from_cli(cli: &super::Cli, matches: &clap::ArgMatches) -> ExitCode {
+    let super::Command::ImportLogrotate {
+        out,
+        state,
+        logwarden_config,
+        dry_run,
+    } = &cli.command
+    else {
+        return ExitCode::from(2);
+    };
+    let given = matches
+        .subcommand()
+        .and_then(|(_, m)| m.value_source("config"))
+        .or_else(|| matches.value_source("config"))
+        == Some(clap::parser::ValueSource::CommandLine);
+    let conf = if given {
+        cli.config.clone()
+    } else {
+        crate::logrotate::DEFAULT_CONF.into()
+    };
+    run(&conf, out, state.as_deref(), logwarden_config, *dry_run)
+}
+
+fn run(
     conf: &Path,
     out: &Path,
     status: Option<&Path>,

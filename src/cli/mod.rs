@@ -37,25 +37,8 @@ pub fn main() -> ExitCode {
     if let Command::Generate { dir } = &cli.command {
         return generate::run(dir);
     }
-    // -c names logrotate's config here; logwarden's is --logwarden-config.
-    if let Command::ImportLogrotate {
-        out,
-        state,
-        logwarden_config,
-        dry_run,
-    } = &cli.command
-    {
-        let given = matches
-            .subcommand()
-            .and_then(|(_, m)| m.value_source("config"))
-            .or_else(|| matches.value_source("config"))
-            == Some(clap::parser::ValueSource::CommandLine);
-        let conf = if given {
-            cli.config.clone()
-        } else {
-            crate::logrotate::DEFAULT_CONF.into()
-        };
-        return import::run(&conf, out, state.as_deref(), logwarden_config, *dry_run);
+    if let Command::ImportLogrotate { .. } = &cli.command {
+        return import::from_cli(&cli, &matches);
     }
     let cfg = match Config::load(&cli.config) {
         Ok(c) => c,

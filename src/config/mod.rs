@@ -13,6 +13,7 @@
 pub mod raw;
 mod resolve;
 pub mod units;
+pub mod version;
 
 use resolve::Cx;
 
@@ -155,6 +156,9 @@ pub struct Create {
     pub gid: Option<u32>,
 }
 
+/// Where logrotate's main config usually is (`logrotate_config`).
+pub const DEFAULT_LOGROTATE: &str = "/etc/logrotate.conf";
+
 /// One `[[source]]`, resolved.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -262,6 +266,8 @@ pub struct Config {
     pub path: PathBuf,
     /// The main file and every drop-in that was read, for reload-on-save.
     pub files: Vec<PathBuf>,
+    /// Their exact text as read (audit: [`version`]).
+    pub texts: Vec<(PathBuf, String)>,
     /// The directories whose changes may add or change a drop-in.
     pub watch_dirs: Vec<PathBuf>,
     pub state_dir: PathBuf,
@@ -310,6 +316,7 @@ impl Config {
         };
         let mut found = Found {
             files: vec![path.to_path_buf()],
+            texts: vec![(path.to_path_buf(), text.clone())],
             watch_dirs: vec![base.clone()],
             sources: Vec::new(),
         };
@@ -332,7 +339,7 @@ impl Config {
             .opt(path, &text, &main.logrotate_config, |s| {
                 Ok((s != "none").then(|| absolute(&base, s)))
             })
-            .unwrap_or_else(|| Some(PathBuf::from(crate::logrotate::DEFAULT_CONF)));
+            .unwrap_or_else(|| Some(PathBuf::from(DEFAULT_LOGROTATE)));
         let journal_max_size = cx
             .opt(path, &text, &main.journal_max_size, |s| journal_max_size(s))
             .unwrap_or(64 << 20);
@@ -355,6 +362,7 @@ impl Config {
         Ok(Config {
             path: path.to_path_buf(),
             files: found.files,
+            texts: found.texts,
             watch_dirs: found.watch_dirs,
             state_dir,
             log_level,
@@ -385,6 +393,8 @@ impl Config {
 /// that file's text (for positions).
 struct Found {
     files: Vec<PathBuf>,
+    /// The exact text of every file read, in reading order.
+    texts: Vec<(PathBuf, String)>,
     watch_dirs: Vec<PathBuf>,
     sources: Vec<(PathBuf, String, RawSource)>,
 }
@@ -442,6 +452,7 @@ fn include(
                 found.sources.push((file.clone(), dtext.clone(), s));
             }
         }
+        found.texts.push((file.clone(), dtext));
         found.files.push(file);
     }
 }

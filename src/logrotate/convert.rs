@@ -152,9 +152,16 @@ fn block(
 
 /// The policy keys of a block, and what does not map exactly.
 fn keys(b: &Block) -> (String, Vec<String>) {
-    let o = &b.opts;
     let mut k = String::from("mode = \"rotate\"\n");
     let mut notes = Vec::new();
+    when(&b.opts, &mut k, &mut notes);
+    kept(&b.opts, &mut k, &mut notes);
+    hooks(&b.opts, &mut k, &mut notes);
+    (k, notes)
+}
+
+/// When: schedule, sizes, the time logrotate's timer runs.
+fn when(o: &super::Opts, k: &mut String, notes: &mut Vec<String>) {
     let mut max_size = o.maxsize;
     match o.freq {
         Freq::Unset => {
@@ -187,6 +194,10 @@ fn keys(b: &Block) -> (String, Vec<String>) {
     if let Some(n) = o.minsize {
         let _ = writeln!(k, "min_size = \"{n}B\"");
     }
+}
+
+/// How the file is cut and what is kept.
+fn kept(o: &super::Opts, k: &mut String, notes: &mut Vec<String>) {
     let strategy = if o.copytruncate {
         "copytruncate"
     } else {
@@ -246,6 +257,10 @@ fn keys(b: &Block) -> (String, Vec<String>) {
     if o.ifempty {
         k.push_str("# ifempty: logwarden never archives an empty file\n");
     }
+}
+
+/// The scripts: a postrotate as the reopen hook; the rest noted.
+fn hooks(o: &super::Opts, k: &mut String, notes: &mut Vec<String>) {
     if o.sharedscripts {
         notes.push(
             "sharedscripts: logwarden fires the reopen hook after each file it renames, not once per block".into(),
@@ -272,7 +287,6 @@ fn keys(b: &Block) -> (String, Vec<String>) {
             Err(why) => notes.push(format!("postrotate (line {line}) not converted: {why}")),
         }
     }
-    (k, notes)
 }
 
 #[cfg(test)]

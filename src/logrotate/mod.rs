@@ -11,7 +11,7 @@ pub mod script;
 use std::path::PathBuf;
 
 /// Where logrotate's main config usually is.
-pub const DEFAULT_CONF: &str = "/etc/logrotate.conf";
+pub const DEFAULT_CONF: &str = crate::config::DEFAULT_LOGROTATE;
 
 /// A logrotate configuration: its blocks in reading order, and what could
 /// not be read (with file and line).
