@@ -131,6 +131,9 @@ pub enum Command {
         /// Only ok or failed records.
         #[arg(long, value_parser = ["ok", "failed"])]
         status: Option<String>,
+        /// Only records whose actor matches this glob (`*SIGHUP*`, `saved*`).
+        #[arg(long, value_name = "GLOB")]
+        actor: Option<String>,
         /// Not before T (RFC 3339, YYYY-MM-DD, or an age such as 7d).
         #[arg(long, value_name = "T")]
         since: Option<String>,
@@ -140,5 +143,32 @@ pub enum Command {
         /// The records' exact bytes, one per line (they stay verifiable).
         #[arg(long)]
         json: bool,
+    },
+    /// The config versions in force over time, from the journal, and the
+    /// exact text of any of them.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `logwarden config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// One line per version read at a start or a reload (time, version
+    /// hash, actor, what changed); refused edits too, marked.
+    History {
+        /// Not before T (RFC 3339, YYYY-MM-DD, or an age such as 7d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+    },
+    /// Print the exact text of a version (by its hash, or a prefix of it)
+    /// or of the version in force at T.
+    Show {
+        #[arg(value_name = "HASH", required_unless_present = "at")]
+        hash: Option<String>,
+        /// The version in force at T (same forms as --since).
+        #[arg(long, value_name = "T", conflicts_with = "hash")]
+        at: Option<String>,
     },
 }

@@ -10,6 +10,7 @@
 
 mod args;
 mod check;
+mod config_cmd;
 pub mod generate;
 mod import;
 mod rotate;
@@ -22,7 +23,7 @@ use crate::config::Config;
 use crate::state;
 use crate::sys::clock::Clock;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, ConfigCommand};
 
 /// Parse arguments and run.
 pub fn main() -> ExitCode {
@@ -106,10 +107,12 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Config { command } => config_cmd::run(&cfg, &clock, command),
         Command::Journal {
             action,
             resource,
             status,
+            actor,
             since,
             until,
             json,
@@ -122,7 +125,9 @@ pub fn main() -> ExitCode {
                 since.as_deref(),
                 until.as_deref(),
                 now,
-            ) {
+            )
+            .and_then(|q| q.actor(actor.as_deref()))
+            {
                 Ok(q) => q,
                 Err(e) => {
                     eprintln!("logwarden journal: {e}");

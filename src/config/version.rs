@@ -181,8 +181,16 @@ pub fn changes(old: &[(PathBuf, String)], new: &[(PathBuf, String)]) -> Vec<Stri
         }
         match (x, y) {
             (Some(toml::Value::Array(xs)), Some(toml::Value::Array(ys))) => {
-                let plus: Vec<String> = ys.iter().filter(|v| !xs.contains(v)).map(|v| v.to_string()).collect();
-                let minus: Vec<String> = xs.iter().filter(|v| !ys.contains(v)).map(|v| v.to_string()).collect();
+                let plus: Vec<String> = ys
+                    .iter()
+                    .filter(|v| !xs.contains(v))
+                    .map(|v| v.to_string())
+                    .collect();
+                let minus: Vec<String> = xs
+                    .iter()
+                    .filter(|v| !ys.contains(v))
+                    .map(|v| v.to_string())
+                    .collect();
                 let mut parts = Vec::new();
                 if !plus.is_empty() {
                     parts.push(format!("+[{}]", plus.join(", ")));
@@ -205,7 +213,9 @@ pub fn changes(old: &[(PathBuf, String)], new: &[(PathBuf, String)]) -> Vec<Stri
 mod tests {
     use super::*;
 
-    fn t(main: &str, drop_ins: &[(&str, &str)]) -> Vec<(PathBuf, String)> {
+    type Texts = Vec<(PathBuf, String)>;
+
+    fn t(main: &str, drop_ins: &[(&str, &str)]) -> Texts {
         let mut v = vec![(PathBuf::from("/etc/l/main.toml"), main.to_string())];
         for (p, s) in drop_ins {
             v.push((PathBuf::from(p), s.to_string()));
@@ -217,7 +227,7 @@ mod tests {
     fn changes_table() {
         let base = "[defaults]\nmax_age = \"30d\"\n[redact]\nkeys = [\"password\"]\n[[source]]\nname = \"orders\"\ndir = \"/v\"\nmax_archives = 50\n";
         #[rustfmt::skip]
-        let cases: Vec<(Vec<(PathBuf, String)>, Vec<&str>)> = vec![
+        let cases: Vec<(Texts, Vec<&str>)> = vec![
             (t(base, &[]), vec![]),
             (t(&base.replace("50", "40"), &[]), vec!["sources.orders.max_archives: 50 → 40"]),
             (t(&base.replace("\"30d\"", "\"14d\""), &[]), vec!["defaults.max_age: \"30d\" → \"14d\""]),

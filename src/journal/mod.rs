@@ -114,6 +114,15 @@ pub struct Record {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `startup` and `config.reload` records: what changed, as data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<String>>,
+    /// The config version read (hash over its files) and each file's
+    /// SHA-256; the texts are kept under `state_dir/config/<sha256>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<crate::config::version::FileRef>>,
     /// SHA-256 (hex) of the content a file holds (for a .gz: decompressed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_sha256: Option<String>,
@@ -178,6 +187,9 @@ impl Record {
             reason: None,
             status: Status::Ok,
             error: None,
+            changes: None,
+            config_version: None,
+            config: None,
             content_sha256: None,
             file_sha256: None,
             tip_seq: None,
@@ -214,6 +226,24 @@ impl Record {
             inode,
             size,
         });
+        self
+    }
+
+    /// Who did it, when not logwarden itself.
+    pub fn actor(mut self, who: impl ToString) -> Record {
+        self.actor = who.to_string();
+        self
+    }
+
+    /// The config version read and what changed.
+    pub fn config_change(
+        mut self,
+        files: Vec<crate::config::version::FileRef>,
+        changes: Vec<String>,
+    ) -> Record {
+        self.config_version = Some(crate::config::version::version_hash(&files));
+        self.config = Some(files);
+        self.changes = Some(changes);
         self
     }
 

@@ -13,9 +13,32 @@ pub struct Row {
     pub detail: String,
 }
 
+/// A record's DETAIL: its error, else the changes it made (config
+/// records), else its new value; and who, when not logwarden itself.
+fn detail(v: &serde_json::Value) -> String {
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str());
+    let changes: Vec<&str> = v
+        .get("changes")
+        .and_then(|c| c.as_array())
+        .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    let what = match (s("error"), changes.is_empty(), s("new")) {
+        (Some(e), true, _) => e.to_string(),
+        (Some(e), false, _) => format!("{e}; would change: {}", changes.join("; ")),
+        (None, false, _) => changes.join("; "),
+        (None, true, Some(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    match s("actor") {
+        Some(a) if a != "logwarden" && !a.is_empty() => format!("{what} [by {a}]"),
+        _ => what,
+    }
+}
+
 /// The filters of `logwarden journal`.
 #[derive(Debug)]
 pub struct Query {
+    actor: Option<globset::GlobMatcher>,
     action: Option<globset::GlobMatcher>,
     resource: Option<globset::GlobMatcher>,
     status: Option<String>,
@@ -58,12 +81,28 @@ impl Query {
                 .map_err(|e| format!("bad glob {g:?}: {e}"))
         };
         Ok(Query {
+            actor: None,
             action: action.map(glob).transpose()?,
             resource: resource.map(glob).transpose()?,
             status: status.map(str::to_string),
             since: since.map(|t| parse_time(t, now)).transpose()?,
             until: until.map(|t| parse_time(t, now)).transpose()?,
         })
+    }
+
+    /// Also filter by actor (a glob over the record's `actor`, e.g.
+    /// `*SIGHUP*`, `saved*`).
+    pub fn actor(mut self, actor: Option<&str>) -> Result<Query, String> {
+        self.actor = actor
+            .map(|g| {
+                globset::GlobBuilder::new(g)
+                    .literal_separator(false)
+                    .build()
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| format!("bad glob {g:?}: {e}"))
+            })
+            .transpose()?;
+        Ok(self)
     }
 
     /// The row for `line` if the record matches every filter.
@@ -80,19 +119,14 @@ impl Query {
                 .and_then(|p| p.as_str())
                 .unwrap_or("")
                 .to_string(),
-            detail: match (
-                v.get("error").and_then(|e| e.as_str()),
-                v.get("new").and_then(|e| e.as_str()),
-            ) {
-                (Some(e), _) => e.to_string(),
-                (None, Some(n)) => n.to_string(),
-                _ => String::new(),
-            },
+            detail: detail(&v),
         };
-        if self
-            .action
-            .as_ref()
-            .is_some_and(|g| !g.is_match(&row.action))
+        let actor = v.get("actor").and_then(|a| a.as_str()).unwrap_or("");
+        if self.actor.as_ref().is_some_and(|g| !g.is_match(actor))
+            || self
+                .action
+                .as_ref()
+                .is_some_and(|g| !g.is_match(&row.action))
             || self
                 .resource
                 .as_ref()

@@ -12,4 +12,5 @@ pub mod ids;
 pub mod metrics;
 pub mod rand;
 pub mod safe_dir;
+pub mod sender;
 pub mod sparse;

@@ -4,6 +4,7 @@
 mod harness;
 mod hostile;
 
+mod audit;
 mod cli;
 mod faults;
 mod fuzz_corpus;

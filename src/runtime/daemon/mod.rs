@@ -13,6 +13,7 @@
 //! at once (a cut missed while the daemon was down is done now) and only then
 //! reports READY=1.
 
+mod audit;
 mod sd;
 mod signals;
 mod timing;
@@ -330,7 +331,7 @@ async fn event_loop(
     mut lock: StateLock,
 ) -> anyhow::Result<()> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
-    journal::append(&journal, startup_record(&cfg, &clock));
+    journal::append(&journal, audit::startup(&cfg, clock.now()));
     warn_two_rotators(&cfg, &journal, clock.now());
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -383,7 +384,7 @@ async fn event_loop(
             sig = signals.recv() => match sig {
                 Signal::Stop => break,
                 Signal::Reload => {
-                    reload(&mut cfg, &clock, &journal, &cut_tx, &house_tx);
+                    reload(&mut cfg, &clock, &journal, (&cut_tx, &house_tx), audit::Trigger::Signal);
                     unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
                 }
                 Signal::Rotate => {
@@ -403,7 +404,7 @@ async fn event_loop(
             _ = tokio::time::sleep_until(reload_at.unwrap_or(far)), if reload_at.is_some() => {
                 reload_at = None;
                 tracing::info!("config file changed: reloading");
-                reload(&mut cfg, &clock, &journal, &cut_tx, &house_tx);
+                reload(&mut cfg, &clock, &journal, (&cut_tx, &house_tx), audit::Trigger::Saved);
                 unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
             }
             _ = tokio::time::sleep_until(scan_at.unwrap_or(far)), if scan_at.is_some() => {
@@ -458,13 +459,6 @@ fn warn_two_rotators(cfg: &Config, journal: &SharedJournal, now: chrono::DateTim
             Record::failed(now, "logrotate.overlap", &f).resource(path, None, None),
         );
     }
-}
-
-/// The `startup` record: this version, and the config it runs.
-fn startup_record(cfg: &Config, clock: &Clock) -> Record {
-    Record::ok(clock.now(), "startup")
-        .new_value(format!("logwarden {}", env!("CARGO_PKG_VERSION")))
-        .resource(&cfg.path, None, None)
 }
 
 /// inotify on the config and source directories, or `None` (journaled)
@@ -653,8 +647,8 @@ fn reload(
     cfg: &mut Arc<Config>,
     clock: &Clock,
     journal: &SharedJournal,
-    cut_tx: &std_mpsc::Sender<Job>,
-    house_tx: &std_mpsc::Sender<Job>,
+    (cut_tx, house_tx): (&std_mpsc::Sender<Job>, &std_mpsc::Sender<Job>),
+    trigger: audit::Trigger,
 ) {
     sd::reloading();
     let now = clock.now();
@@ -663,10 +657,7 @@ fn reload(
             tracing::error!(
                 "config reload refused; the running config stays in force:\n{problems}"
             );
-            journal::append(
-                journal,
-                Record::failed(now, "config.reload", &problems).resource(&cfg.path, None, None),
-            );
+            journal::append(journal, audit::reload_refused(cfg, &problems, trigger, now));
             journal::checkpoint_shared(journal, now, "reload");
         }
         Ok(new) if new.state_dir != cfg.state_dir => {
@@ -676,23 +667,10 @@ fn reload(
                 new.state_dir.display()
             );
             tracing::error!("config reload refused: {msg}");
-            journal::append(
-                journal,
-                Record::failed(now, "config.reload", msg).resource(&cfg.path, None, None),
-            );
+            journal::append(journal, audit::reload_refused(cfg, msg, trigger, now));
         }
         Ok(new) => {
-            let names = |c: &Config| {
-                c.sources
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let rec = Record::ok(now, "config.reload")
-                .resource(&cfg.path, None, None)
-                .old(names(cfg))
-                .new_value(names(&new));
+            let rec = audit::reload_ok(cfg, &new, trigger, now);
             let new = Arc::new(new);
             let _ = cut_tx.send(Job::Reload(Arc::clone(&new)));
             let _ = house_tx.send(Job::Reload(Arc::clone(&new)));
