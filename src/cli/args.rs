@@ -75,6 +75,13 @@ pub enum Command {
         /// Show what would happen; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With a running daemon: return once it was asked, without waiting
+        /// for its answer.
+        #[arg(long)]
+        no_wait: bool,
+        /// With a running daemon: how long to wait for its answer.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
     },
     /// Redact stdin to stdout with the configured rules (try rules, benchmark).
     Redact {
@@ -88,6 +95,10 @@ pub enum Command {
     Verify {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Verify an evidence bundle (`logwarden export`) instead, at any
+        /// path, on any machine: needs no config.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        bundle: Option<PathBuf>,
         /// Check every checkpoint's signature under this Ed25519 public key
         /// (64 hex digits, or a file holding them, e.g. signing.pub).
         #[arg(long, value_name = "KEY")]
@@ -143,6 +154,23 @@ pub enum Command {
         /// The records' exact bytes, one per line (they stay verifiable).
         #[arg(long)]
         json: bool,
+    },
+    /// Write an evidence bundle for a period: its archives, the journal
+    /// records around it, the config versions and public key, a manifest
+    /// and a README for whoever receives it.
+    Export {
+        /// The period's start (RFC 3339, YYYY-MM-DD, or an age such as 7d).
+        #[arg(long, value_name = "T")]
+        since: String,
+        /// The period's end (same forms).
+        #[arg(long, value_name = "T")]
+        until: String,
+        /// Only these sources (repeat; default all).
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// The bundle's directory (new or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// The config versions in force over time, from the journal, and the
     /// exact text of any of them.

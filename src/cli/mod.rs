@@ -11,6 +11,7 @@
 mod args;
 mod check;
 mod config_cmd;
+mod export;
 pub mod generate;
 mod import;
 mod rotate;
@@ -40,6 +41,15 @@ pub fn main() -> ExitCode {
     }
     if let Command::ImportLogrotate { .. } = &cli.command {
         return import::from_cli(&cli, &matches);
+    }
+    // A bundle is verified anywhere: no config needed.
+    if let Command::Verify {
+        bundle: Some(dir),
+        public_key,
+        ..
+    } = &cli.command
+    {
+        return export::verify_bundle(dir, public_key.as_deref());
     }
     let cfg = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -71,7 +81,12 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Check { logrotate } => check::check(&cfg, &clock, &logrotate),
-        Command::Rotate { source, dry_run } => rotate::rotate_now(&cfg, &clock, source, dry_run),
+        Command::Rotate {
+            source,
+            dry_run,
+            no_wait,
+            timeout,
+        } => rotate::rotate_now(&cfg, &clock, source, dry_run, (!no_wait).then_some(timeout)),
         Command::Redact { explain } => redact_stdin(&cfg, explain),
         Command::Status { json } => status(&cfg, &clock, json),
         Command::Cat {
@@ -79,10 +94,26 @@ pub fn main() -> ExitCode {
             since,
             until,
         } => cat(&cfg, &clock, &source, since.as_deref(), until.as_deref()),
+        Command::Export {
+            since,
+            until,
+            sources,
+            out,
+        } => export::export(
+            &cfg,
+            &clock,
+            &export::Ask {
+                since: &since,
+                until: &until,
+                sources: &sources,
+                out: &out,
+            },
+        ),
         Command::Verify {
             paths,
             public_key,
             tip,
+            ..
         } => verify::verify(&cfg, &paths, public_key.as_deref(), tip.as_deref()),
         Command::Keygen => {
             if let Err(e) = state::ensure_dir(&cfg.state_dir) {

@@ -22,6 +22,7 @@ pub(super) fn rotate_now(
     clock: &Clock,
     source: Option<String>,
     dry_run: bool,
+    wait: Option<std::time::Duration>,
 ) -> ExitCode {
     if let Some(name) = &source {
         if cfg.source(name).is_none() {
@@ -65,7 +66,7 @@ pub(super) fn rotate_now(
                 pid: Some(pid),
                 one_shot: false,
                 ..
-            }) => return ask_daemon(&cfg.state_dir, pid, source.as_deref()),
+            }) => return ask_daemon(&cfg.state_dir, pid, source.as_deref(), wait),
             // A one-shot holder, or one that has not written its pid yet.
             Err(LockError::Held { pid, .. }) if waiting_since.elapsed() < ROTATE_LOCK_WAIT => {
                 if let (Some(pid), false) = (pid, said) {
@@ -119,9 +120,27 @@ fn print_lines(lines: &[String]) {
     }
 }
 
-fn ask_daemon(state_dir: &Path, pid: u32, source: Option<&str>) -> ExitCode {
+fn ask_daemon(
+    state_dir: &Path,
+    pid: u32,
+    source: Option<&str>,
+    wait: Option<std::time::Duration>,
+) -> ExitCode {
     let req = state_dir.join(crate::runtime::daemon::ROTATE_REQUEST);
-    if let Err(e) = std::fs::write(&req, source.unwrap_or("*")) {
+    let id = crate::sys::rand::random32()
+        .map(|b| crate::sys::digest::hex(&b[..8]))
+        .unwrap_or_else(|_| {
+            format!(
+                "{}-{}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+            )
+        });
+    let from = recent_records(state_dir)
+        .last()
+        .and_then(|v| v["_seq"].as_u64())
+        .unwrap_or(0);
+    if let Err(e) = std::fs::write(&req, format!("{}\n{id}\n", source.unwrap_or("*"))) {
         eprintln!("logwarden: cannot write {}: {e}", req.display());
         return ExitCode::from(1);
     }
@@ -140,5 +159,60 @@ fn ask_daemon(state_dir: &Path, pid: u32, source: Option<&str>) -> ExitCode {
         "asked the running daemon (pid {pid}) to rotate {}",
         source.unwrap_or("all sources")
     );
-    ExitCode::SUCCESS
+    let Some(timeout) = wait else {
+        return ExitCode::SUCCESS;
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let records = recent_records(state_dir);
+        let new: Vec<&serde_json::Value> = records
+            .iter()
+            .filter(|v| v["_seq"].as_u64().is_some_and(|s| s > from))
+            .collect();
+        let answered = new
+            .iter()
+            .any(|v| v["action"] == "rotate.request" && v["new"].as_str() == Some(id.as_str()));
+        if answered {
+            let cuts: Vec<&&serde_json::Value> =
+                new.iter().filter(|v| v["action"] == "rotate").collect();
+            for v in &cuts {
+                println!(
+                    "rotate {} -> {} ({}: {})",
+                    v["resource"]["path"].as_str().unwrap_or("?"),
+                    v["new"].as_str().unwrap_or("?"),
+                    v["strategy"].as_str().unwrap_or("?"),
+                    v["reason"].as_str().unwrap_or("")
+                );
+            }
+            if cuts.is_empty() {
+                println!("nothing to cut (no matching non-empty file)");
+            }
+            return ExitCode::SUCCESS;
+        }
+        if std::time::Instant::now() >= deadline {
+            eprintln!(
+                "logwarden: the daemon (pid {pid}) did not answer within {}; it may still cut (see logwarden journal --action rotate)",
+                humantime::format_duration(timeout)
+            );
+            return ExitCode::from(1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The records of the two newest journal files (the live one and the one
+/// it may just have been archived to), oldest first.
+fn recent_records(state_dir: &Path) -> Vec<serde_json::Value> {
+    let files = crate::journal::files(state_dir);
+    let mut out = Vec::new();
+    for path in &files[files.len().saturating_sub(2)..] {
+        if let Ok(bytes) = crate::journal::read(path) {
+            out.extend(
+                bytes
+                    .split(|b| *b == b'\n')
+                    .filter_map(|l| serde_json::from_slice(l).ok()),
+            );
+        }
+    }
+    out
 }

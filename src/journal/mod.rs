@@ -15,6 +15,7 @@
 //! unescaped) and hashes what precedes it. `_seq` never resets. A torn last
 //! line from a crash is cut at the next open and a `recovered` record says so.
 
+pub mod bundle;
 mod chain;
 pub mod files;
 mod query;

@@ -149,6 +149,19 @@ impl Env {
         self.daemon_via(&[])
     }
 
+    /// [`Env::daemon`] with the clock injected at `now` (RFC 3339).
+    pub fn daemon_at(&self, now: &str) -> Daemon {
+        let mut e = Env {
+            tmp: tempfile::tempdir().unwrap(),
+            logs: self.logs.clone(),
+            state: self.state.clone(),
+            config: self.config.clone(),
+            envs: self.envs.clone(),
+        };
+        e.envs.push(("LOGWARDEN_FAKE_NOW".into(), now.into()));
+        e.daemon()
+    }
+
     /// Start `logwarden run` through a wrapper that execs it in the same
     /// process (so the pid is the daemon's), and wait for READY=1.
     pub fn daemon_via(&self, wrapper: &[&str]) -> Daemon {

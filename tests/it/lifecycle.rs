@@ -100,8 +100,34 @@ fn reload_refuses_a_bad_config_and_applies_a_good_one() {
     );
     let out = env.run(&["rotate", "--source", "other"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout)
-        .contains(&format!("asked the running daemon (pid {})", d.pid())));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("asked the running daemon (pid {})", d.pid())));
+    // It waited for the daemon's answer: the cut is done, and said.
+    assert!(
+        said.contains(&format!("rotate {} -> ", other.join("b.log").display())),
+        "{said}"
+    );
+    assert!(
+        std::fs::read_dir(&other)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("b.log.")),
+        "rotate returned before the cut"
+    );
+    // --no-wait returns once asked; with nothing to cut the answer says so.
+    let out = env.run(&["rotate", "--source", "other", "--no-wait"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("rotate /"));
+    assert!(wait_for(Duration::from_secs(10), || env
+        .journal_actions("rotate.request")
+        .len()
+        >= 2));
+    let out = env.run(&["rotate", "--source", "other"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nothing to cut"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(wait_for(Duration::from_secs(10), || other
         .join(format!(
             "b.log.{}.gz",

@@ -5,6 +5,7 @@ mod harness;
 mod hostile;
 
 mod audit;
+mod bundle;
 mod cli;
 mod faults;
 mod fuzz_corpus;

@@ -40,7 +40,12 @@ fn systemd_unit_verifies_without_warnings() {
 /// The subcommands `logwarden --help` lists (so hidden ones are not), less
 /// clap's `help`.
 fn visible_subcommands() -> Vec<String> {
-    let out = run(Command::new(BIN).arg("--help"));
+    subcommands_of(&[])
+}
+
+/// The commands `logwarden PATH… --help` lists.
+fn subcommands_of(path: &[&str]) -> Vec<String> {
+    let out = run(Command::new(BIN).args(path).arg("--help"));
     let help = String::from_utf8_lossy(&out.stdout).into_owned();
     let subs: Vec<String> = help
         .lines()
@@ -51,7 +56,10 @@ fn visible_subcommands() -> Vec<String> {
         .filter(|name| *name != "help")
         .map(str::to_string)
         .collect();
-    assert!(subs.len() >= 7, "no command list in --help:\n{help}");
+    assert!(
+        !path.is_empty() || subs.len() >= 7,
+        "no command list in --help:\n{help}"
+    );
     subs
 }
 
@@ -89,6 +97,12 @@ fn generate_writes_valid_man_pages_and_completions_for_every_subcommand() {
     let man = dir.join("man");
     let mut pages = vec![man.join("logwarden.1")];
     pages.extend(subs.iter().map(|s| man.join(format!("logwarden-{s}.1"))));
+    // A command with its own commands (config) has a page for each.
+    for s in &subs {
+        for n in subcommands_of(&[s.as_str()]) {
+            pages.push(man.join(format!("logwarden-{s}-{n}.1")));
+        }
+    }
     let mut found: Vec<PathBuf> = std::fs::read_dir(&man)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -55,6 +55,9 @@ const PUMP_ROUNDS: usize = 64;
 
 enum Job {
     Pass(Force),
+    /// `logwarden rotate` asked (SIGUSR1): a forced pass, then a
+    /// `rotate.request` record naming the request so the caller knows.
+    Requested(Force, Option<String>),
     /// A source file grew: pump the mirror pipeline (no directory scan).
     Data,
     Reload(Arc<Config>),
@@ -112,6 +115,7 @@ fn spawn_cutter(
             let journal_c = Arc::clone(&journal);
             let mut cutter = Cutter::new(cfg, journal, false, clock.now());
             let mut force = Force::None;
+            let mut requests: Vec<String> = Vec::new();
             let mut timing = Timing::new(std::time::Instant::now());
             let started = chrono::Utc::now();
             loop {
@@ -143,6 +147,12 @@ fn spawn_cutter(
                         .map(|d| (d - clock.now()).to_std().unwrap_or_default());
                     timing.passed(std::time::Instant::now(), until, report.cuts > 0);
                     force = Force::None;
+                    for id in requests.drain(..) {
+                        let r = journal::Record::ok(clock.now(), "rotate.request")
+                            .new_value(id)
+                            .strategy("forced", &format!("{} cut(s)", report.cuts));
+                        journal::append(&journal_c, r);
+                    }
                 }
                 let mut pipeline_wake = None;
                 if let Some(p) = cutter.pipeline.as_mut() {
@@ -165,6 +175,11 @@ fn spawn_cutter(
                 let told = match job {
                     Ok(Job::Pass(f)) => {
                         force = f;
+                        Told::Pass
+                    }
+                    Ok(Job::Requested(f, id)) => {
+                        force = f;
+                        requests.extend(id);
                         Told::Pass
                     }
                     Ok(Job::Data) => Told::Data {
@@ -287,7 +302,7 @@ fn spawn_housekeeper(
                     HOUSE_INTERVAL
                 };
                 match rx.recv_timeout(sleep) {
-                    Ok(Job::Pass(_) | Job::Data | Job::StateLost)
+                    Ok(Job::Pass(_) | Job::Requested(..) | Job::Data | Job::StateLost)
                     | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
                     Ok(Job::Reload(c)) => cfg = c,
                     Ok(Job::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
@@ -388,9 +403,9 @@ async fn event_loop(
                     unwatched.reconcile(&mut watch, &cfg, &journal, clock.now());
                 }
                 Signal::Rotate => {
-                    let force = take_rotate_request(&cfg.state_dir);
+                    let (force, id) = take_rotate_request(&cfg.state_dir);
                     tracing::info!("SIGUSR1: rotating now ({force:?})");
-                    let _ = cut_tx.send(Job::Pass(force));
+                    let _ = cut_tx.send(Job::Requested(force, id));
                 }
             },
             Some(ev) = fs_rx.recv() => match or_rescan(&watch, ev) {
@@ -684,13 +699,17 @@ fn reload(
     sd::ready();
 }
 
-/// Read and remove the request `logwarden rotate` left; no file means "all".
-fn take_rotate_request(state_dir: &Path) -> Force {
+/// Read and remove the request `logwarden rotate` left (`source` or `*`,
+/// then the request's id on a second line); no file means "all".
+fn take_rotate_request(state_dir: &Path) -> (Force, Option<String>) {
     let p = state_dir.join(ROTATE_REQUEST);
     let text = std::fs::read_to_string(&p).unwrap_or_default();
     let _ = std::fs::remove_file(&p);
-    match text.trim() {
+    let mut lines = text.lines().map(str::trim);
+    let force = match lines.next().unwrap_or("") {
         "" | "*" => Force::All,
         name => Force::Source(name.to_string()),
-    }
+    };
+    let id = lines.next().filter(|s| !s.is_empty()).map(str::to_string);
+    (force, id)
 }
