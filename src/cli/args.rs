@@ -155,6 +155,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The central side: read shipped journal lines (files or stdin) from
+    /// any number of hosts and report a rewound or rewritten chain, a lower
+    /// base_seq, a bad signature, a chain break, or a host silent too long;
+    /// exit 1 on any finding. Needs no config.
+    Witness {
+        /// Where the highest checkpoint per host is kept between runs.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        /// A host's public key (repeat): its checkpoints must be signed.
+        #[arg(long = "public-key", value_name = "HOST=KEY")]
+        public_keys: Vec<String>,
+        /// A host without a checkpoint for longer is reported.
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+        max_silence: std::time::Duration,
+        /// One JSON object per finding (for alerting).
+        #[arg(long)]
+        json: bool,
+        /// Shipped journal lines (`-`: stdin, the default).
+        #[arg(value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+    },
     /// Write an evidence bundle for a period: its archives, the journal
     /// records around it, the config versions and public key, a manifest
     /// and a README for whoever receives it.

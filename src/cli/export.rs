@@ -98,31 +98,7 @@ fn export_inner(cfg: &Config, clock: &Clock, ask: &Ask<'_>) -> Result<Manifest, 
         return Err(format!("{} exists and is not empty", ask.out.display()));
     }
     std::fs::create_dir_all(ask.out.join("files")).map_err(|e| e.to_string())?;
-    // The archives of the period, copied whole.
-    let mut files = Vec::new();
-    for src in &sources {
-        let parts = crate::ingest::mirror::history::parts(cfg, src, Some(since), Some(until), now)
-            .map_err(|e| format!("{}: {e}", src.name))?;
-        let dir = ask.out.join("files").join(&src.name);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        for part in parts {
-            let Some(name) = part.path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            if crate::policy::archive::parse_any(name).is_none() {
-                continue; // a live file: still growing, not evidence yet
-            }
-            std::fs::copy(&part.path, dir.join(name))
-                .map_err(|e| format!("{}: {e}", part.path.display()))?;
-            let (sha256, size) = sha_file(&dir.join(name))?;
-            files.push(Entry {
-                path: format!("files/{}/{name}", src.name),
-                original: part.path.display().to_string(),
-                sha256,
-                size,
-            });
-        }
-    }
+    let files = copy_archives(cfg, &sources, (since, until), now, ask.out)?;
     // The journal segment that vouches for them and covers the period.
     let lines = journal_lines(cfg)?;
     let recs: Vec<Rec> = lines
@@ -203,6 +179,42 @@ fn export_inner(cfg: &Config, clock: &Clock, ask: &Ask<'_>) -> Result<Manifest, 
     std::fs::write(ask.out.join("manifest.json"), json).map_err(|e| e.to_string())?;
     std::fs::write(ask.out.join("README.txt"), readme(&m)).map_err(|e| e.to_string())?;
     Ok(m)
+}
+
+/// Every archive of `sources` whose period meets `[since, until)`, copied
+/// whole into `out/files/<source>/`.
+fn copy_archives(
+    cfg: &Config,
+    sources: &[&crate::config::Source],
+    (since, until): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    now: chrono::DateTime<chrono::Utc>,
+    out: &Path,
+) -> Result<Vec<Entry>, String> {
+    let mut files = Vec::new();
+    for src in sources {
+        let parts = crate::ingest::mirror::history::parts(cfg, src, Some(since), Some(until), now)
+            .map_err(|e| format!("{}: {e}", src.name))?;
+        let dir = out.join("files").join(&src.name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        for part in parts {
+            let Some(name) = part.path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if crate::policy::archive::parse_any(name).is_none() {
+                continue; // a live file: still growing, not evidence yet
+            }
+            std::fs::copy(&part.path, dir.join(name))
+                .map_err(|e| format!("{}: {e}", part.path.display()))?;
+            let (sha256, size) = sha_file(&dir.join(name))?;
+            files.push(Entry {
+                path: format!("files/{}/{name}", src.name),
+                original: part.path.display().to_string(),
+                sha256,
+                size,
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// Whether `v` is the `retention.delete` of an archive of one of `sources`

@@ -16,6 +16,7 @@ pub mod generate;
 mod import;
 mod rotate;
 mod verify;
+mod witness;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,21 +36,8 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    // Reads no config: packaging runs it where none is installed.
-    if let Command::Generate { dir } = &cli.command {
-        return generate::run(dir);
-    }
-    if let Command::ImportLogrotate { .. } = &cli.command {
-        return import::from_cli(&cli, &matches);
-    }
-    // A bundle is verified anywhere: no config needed.
-    if let Command::Verify {
-        bundle: Some(dir),
-        public_key,
-        ..
-    } = &cli.command
-    {
-        return export::verify_bundle(dir, public_key.as_deref());
+    if let Some(code) = without_config(&cli, &matches) {
+        return code;
     }
     let cfg = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -72,7 +60,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Generate { dir } => generate::run(&dir), // handled above
-        Command::ImportLogrotate { .. } => ExitCode::SUCCESS, // handled above
+        Command::ImportLogrotate { .. } | Command::Witness { .. } => ExitCode::SUCCESS, // handled above
         Command::Run => match crate::runtime::daemon::run(cfg, clock) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -115,29 +103,7 @@ pub fn main() -> ExitCode {
             tip,
             ..
         } => verify::verify(&cfg, &paths, public_key.as_deref(), tip.as_deref()),
-        Command::Keygen => {
-            if let Err(e) = state::ensure_dir(&cfg.state_dir) {
-                eprintln!(
-                    "logwarden keygen: cannot create {}: {e}",
-                    cfg.state_dir.display()
-                );
-                return ExitCode::from(1);
-            }
-            match crate::journal::sign::keygen(&cfg.state_dir) {
-                Ok(public) => {
-                    println!("{public}");
-                    eprintln!(
-                        "logwarden: wrote {}/signing.key (secret, 0600) and signing.pub; give the public key above to whoever verifies (logwarden verify --public-key); restart or reload the daemon to start signing",
-                        cfg.state_dir.display()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("logwarden keygen: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
+        Command::Keygen => keygen(&cfg),
         Command::Config { command } => config_cmd::run(&cfg, &clock, command),
         Command::Journal {
             action,
@@ -168,6 +134,70 @@ pub fn main() -> ExitCode {
             verify::query_journal(&cfg, &q, json)
         }
     }
+}
+
+/// `logwarden keygen`: a signing key pair in state_dir.
+fn keygen(cfg: &Config) -> ExitCode {
+    if let Err(e) = state::ensure_dir(&cfg.state_dir) {
+        eprintln!(
+            "logwarden keygen: cannot create {}: {e}",
+            cfg.state_dir.display()
+        );
+        return ExitCode::from(1);
+    }
+    match crate::journal::sign::keygen(&cfg.state_dir) {
+        Ok(public) => {
+            println!("{public}");
+            eprintln!(
+                "logwarden: wrote {}/signing.key (secret, 0600) and signing.pub; give the public key above to whoever verifies (logwarden verify --public-key); restart or reload the daemon to start signing",
+                cfg.state_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("logwarden keygen: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The commands that read no logwarden config: `generate` (packaging runs
+/// it where none is installed), `import-logrotate` (its -c is logrotate's),
+/// `witness` and `verify --bundle` (run off the host).
+fn without_config(cli: &Cli, matches: &clap::ArgMatches) -> Option<ExitCode> {
+    // Reads no config: packaging runs it where none is installed.
+    if let Command::Generate { dir } = &cli.command {
+        return Some(generate::run(dir));
+    }
+    if let Command::ImportLogrotate { .. } = &cli.command {
+        return Some(import::from_cli(cli, matches));
+    }
+    if let Command::Witness {
+        state,
+        public_keys,
+        max_silence,
+        json,
+        inputs,
+    } = &cli.command
+    {
+        return Some(witness::run(&witness::Ask {
+            state,
+            keys: public_keys,
+            max_silence: *max_silence,
+            json: *json,
+            inputs,
+        }));
+    }
+    // A bundle is verified anywhere: no config needed.
+    if let Command::Verify {
+        bundle: Some(dir),
+        public_key,
+        ..
+    } = &cli.command
+    {
+        return Some(export::verify_bundle(dir, public_key.as_deref()));
+    }
+    None
 }
 
 /// A progress spinner on stderr for long operations; indicatif draws it

@@ -84,6 +84,7 @@ pub(super) fn rotate_now(
     let journal = match Journal::open(&cfg.state_dir) {
         Ok(mut j) => {
             j.set_max_size(cfg.journal_max_size);
+            j.set_host(&cfg.host);
             j.set_forward_secure(cfg.forward_secure);
             Arc::new(Mutex::new(j))
         }

@@ -273,6 +273,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub log_level: Option<String>,
     pub rescan_interval: Duration,
+    /// This host's name in journal records (`host`; the host name).
+    pub host: String,
     /// logrotate's config, checked at start and on reload for files both
     /// would rotate (`None`: `logrotate_config = "none"`).
     pub logrotate_config: Option<PathBuf>,
@@ -340,6 +342,15 @@ impl Config {
                 Ok((s != "none").then(|| absolute(&base, s)))
             })
             .unwrap_or_else(|| Some(PathBuf::from(DEFAULT_LOGROTATE)));
+        let host = cx
+            .opt(path, &text, &main.host, |s| {
+                if s.is_empty() || s.chars().any(|c| c.is_control()) {
+                    Err("host must be a non-empty name without control characters".to_string())
+                } else {
+                    Ok(s.clone())
+                }
+            })
+            .unwrap_or_else(crate::sys::ids::host_name);
         let journal_max_size = cx
             .opt(path, &text, &main.journal_max_size, |s| journal_max_size(s))
             .unwrap_or(64 << 20);
@@ -368,6 +379,7 @@ impl Config {
             log_level,
             rescan_interval,
             logrotate_config,
+            host,
             journal_max_size,
             journal_max_age,
             forward_secure: main.forward_secure.map(|b| *b.get_ref()).unwrap_or(false),

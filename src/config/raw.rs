@@ -141,6 +141,7 @@ pub struct RawMain {
     pub log_level: S<String>,
     pub rescan_interval: S<String>,
     pub logrotate_config: S<String>,
+    pub host: S<String>,
     pub journal_max_size: S<String>,
     pub journal_max_age: S<String>,
     pub forward_secure: Option<Spanned<bool>>,

@@ -3,6 +3,14 @@
 
 use std::ffi::CString;
 
+/// This machine's host name (uname's nodename).
+pub fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The uid of `user` (a name or a number), or `None` if it does not exist.
 pub fn uid_of(user: &str) -> Option<u32> {
     if let Ok(n) = user.parse() {

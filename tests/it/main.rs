@@ -26,3 +26,4 @@ mod secrets;
 mod security;
 mod shippers;
 mod torture;
+mod witness;

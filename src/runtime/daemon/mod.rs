@@ -75,6 +75,7 @@ pub fn run(cfg: Config, clock: Clock) -> anyhow::Result<()> {
     let mut j = Journal::open(&cfg.state_dir)
         .with_context(|| format!("cannot open the journal in {}", cfg.state_dir.display()))?;
     j.set_max_size(cfg.journal_max_size);
+    j.set_host(&cfg.host);
     j.set_forward_secure(cfg.forward_secure);
     let journal: SharedJournal = Arc::new(Mutex::new(j));
     let rt = tokio::runtime::Builder::new_current_thread()
