@@ -99,6 +99,11 @@ pub enum Command {
         /// path, on any machine: needs no config.
         #[arg(long, value_name = "DIR", conflicts_with = "paths")]
         bundle: Option<PathBuf>,
+        /// A relocated copy of the installation (a restored backup of
+        /// state_dir and the archive directories under DIR): the journal is
+        /// read from DIR/<state_dir> and every path it names under DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "bundle")]
+        root: Option<PathBuf>,
         /// Check every checkpoint's signature under this Ed25519 public key
         /// (64 hex digits, or a file holding them, e.g. signing.pub).
         #[arg(long, value_name = "KEY")]

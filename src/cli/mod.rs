@@ -101,8 +101,15 @@ pub fn main() -> ExitCode {
             paths,
             public_key,
             tip,
+            root,
             ..
-        } => verify::verify(&cfg, &paths, public_key.as_deref(), tip.as_deref()),
+        } => verify::verify(
+            &cfg,
+            &paths,
+            public_key.as_deref(),
+            tip.as_deref(),
+            root.as_deref(),
+        ),
         Command::Keygen => keygen(&cfg),
         Command::Config { command } => config_cmd::run(&cfg, &clock, command),
         Command::Journal {

@@ -16,6 +16,7 @@ pub(super) fn verify(
     paths: &[PathBuf],
     public_key: Option<&str>,
     tip: Option<&str>,
+    root: Option<&std::path::Path>,
 ) -> ExitCode {
     let key = match public_key
         .map(crate::journal::sign::parse_public)
@@ -35,7 +36,9 @@ pub(super) fn verify(
         }
     };
     let paths: Vec<PathBuf> = if paths.is_empty() {
-        crate::journal::files(&cfg.state_dir)
+        let state_dir =
+            crate::journal::files::relocated(root, &cfg.state_dir.display().to_string());
+        crate::journal::files(std::path::Path::new(&state_dir))
     } else {
         paths.to_vec()
     };
@@ -47,7 +50,7 @@ pub(super) fn verify(
         }
     };
     let bar = spinner("verifying", true);
-    let files = crate::journal::files::verify_files_with(&w.all, &mut |path, n| {
+    let files = crate::journal::files::verify_files_at(&w.all, root, &mut |path, n| {
         bar.inc(n);
         bar.set_message(path.rsplit('/').next().unwrap_or(path).to_string());
     });

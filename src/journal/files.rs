@@ -29,6 +29,7 @@ struct Expect {
 }
 
 /// A mirror followed by inode from its segment records to where it is now.
+#[derive(Clone)]
 struct Track {
     ino: u64,
     /// Where it is now (live name, archive name, or the .gz).
@@ -50,18 +51,42 @@ pub fn verify_files(bytes: &[u8]) -> Result<Files, String> {
 
 /// [`verify_files`], calling `done(path, bytes)` after each file (progress).
 pub fn verify_files_with(bytes: &[u8], done: &mut dyn FnMut(&str, u64)) -> Result<Files, String> {
+    verify_files_at(bytes, None, done)
+}
+
+/// Where a path a record names is now: under `root` for a relocated copy
+/// of the installation (a restored backup), else where it was.
+pub fn relocated(root: Option<&std::path::Path>, path: &str) -> String {
+    match root {
+        Some(r) => r.join(path.trim_start_matches('/')).display().to_string(),
+        None => path.to_string(),
+    }
+}
+
+/// [`verify_files_with`] on a copy of the installation under `root`: every
+/// path the records name is looked for under it.
+pub fn verify_files_at(
+    bytes: &[u8],
+    root: Option<&std::path::Path>,
+    done: &mut dyn FnMut(&str, u64),
+) -> Result<Files, String> {
     let ledger = Ledger::read(bytes);
     let mut out = Files {
         deleted: ledger.deleted,
         ..Files::default()
     };
     for (path, e) in &ledger.expect {
-        let n = check_archive(path, e)?;
+        let path = relocated(root, path);
+        let n = check_archive(&path, e)?;
         out.checked += 1;
         out.bytes += n;
-        done(path, n);
+        done(&path, n);
     }
     for t in ledger.tracks.iter().filter(|t| !t.gone) {
+        let t = &Track {
+            path: relocated(root, &t.path),
+            ..t.clone()
+        };
         if let Some(n) = check_track(t)? {
             out.checked += 1;
             out.bytes += n;

@@ -218,3 +218,31 @@ fn exporting_a_period_retention_deleted_says_so() {
     let o = verify_bundle(&out, None);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+#[test]
+fn a_restored_copy_of_the_installation_verifies_under_root() {
+    let env = Env::new();
+    four_days(&env);
+    let restore = tempfile::tempdir().unwrap();
+    let under = |p: &Path| restore.path().join(p.strip_prefix("/").unwrap());
+    copy_dir(&env.logs, &under(&env.logs));
+    copy_dir(&env.state, &under(&env.state));
+    // The originals gone: only the copy can satisfy it.
+    std::fs::rename(&env.logs, env.tmp.path().join("logs.gone")).unwrap();
+    let root = restore.path().to_str().unwrap();
+    let o = env.run(&["verify", "--root", root]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A changed archive in the copy is named by its relocated path.
+    let archive = under(&env.logs).join("app.log.2026-11-22.gz");
+    let mut b = std::fs::read(&archive).unwrap();
+    let n = b.len();
+    b[n - 9] ^= 0x40;
+    std::fs::write(&archive, b).unwrap();
+    let o = env.run(&["verify", "--root", root]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&archive.display().to_string()),
+        "{}",
+        text(&o)
+    );
+}
