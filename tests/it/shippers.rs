@@ -737,3 +737,73 @@ fn rsyslog_forwarding_to_a_collector_down_across_cuts_loses_no_line() {
     );
     eprintln!("collector down across cuts: {doubled} line(s) delivered twice, none lost");
 }
+
+/// Two hosts' journals forwarded by a real rsyslogd (imfile in, the
+/// example's RFC 5424 forwarding template out, into one central file) are
+/// what `logwarden witness` reads: every record found behind rsyslog's
+/// header, both chains and their signatures checked.
+#[test]
+fn rsyslog_forwards_two_hosts_journals_to_the_witness() {
+    let Some(bin) = find_rsyslogd() else {
+        assert!(
+            std::env::var_os("LOGWARDEN_SKIP_RSYSLOG").is_some_and(|v| v == "1"),
+            "rsyslogd is needed (apt-get install rsyslog), or set LOGWARDEN_SKIP_RSYSLOG=1"
+        );
+        return;
+    };
+    let (a, b) = (crate::witness::host("alpha"), crate::witness::host("beta"));
+    let central = tempfile::tempdir().unwrap();
+    let dir = central.path();
+    let work = dir.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let (out, own) = (dir.join("central.log"), dir.join("own.log"));
+    let mut conf = format!(
+        "global(workDirectory=\"{}\" maxMessageSize=\"128k\")\nmodule(load=\"imfile\" mode=\"inotify\")\n\
+         template(name=\"fwd\" type=\"string\" string=\"<%PRI%>1 %TIMESTAMP:::date-rfc3339% %HOSTNAME% %APP-NAME% - - - %msg%\\n\")\n\
+         ruleset(name=\"central\") {{ action(type=\"omfile\" file=\"{}\" template=\"fwd\") }}\n",
+        work.display(),
+        out.display()
+    );
+    for e in [&a, &b] {
+        conf.push_str(&format!(
+            "input(type=\"imfile\" File=\"{}\" Tag=\"logwarden-journal\" Ruleset=\"central\" freshStartTail=\"off\")\n",
+            e.state.join("journal.ndjson").display()
+        ));
+    }
+    conf.push_str(&format!(
+        "global(processInternalMessages=\"on\")\n*.* action(type=\"omfile\" file=\"{}\")\n",
+        own.display()
+    ));
+    let conf_path = dir.join("rsyslog.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let want =
+        crate::witness::journal(&a).lines().count() + crate::witness::journal(&b).lines().count();
+    let mut rs = Rsyslogd::start(&bin, &conf_path, dir, own);
+    settle(
+        &mut rs,
+        Duration::from_secs(20),
+        "rsyslog did not forward both journals",
+        || std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) >= want,
+    );
+    rs.stop();
+    let o = Command::new(crate::harness::BIN)
+        .args(["witness", "--state"])
+        .arg(dir.join("witness.json"))
+        .arg("--public-key")
+        .arg(format!("alpha={}", a.state.join("signing.pub").display()))
+        .arg("--public-key")
+        .arg(format!("beta={}", b.state.join("signing.pub").display()))
+        .arg(&out)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains(&format!("ok: {want} record(s), 2 host(s)")),
+        "{said}"
+    );
+}

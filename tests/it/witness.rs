@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use crate::harness::*;
 
-fn host(name: &str) -> Env {
+pub fn host(name: &str) -> Env {
     let env = Env::new();
     env.config("schedule = \"daily\"", "");
     env.config_top(&format!("host = {name:?}"));
@@ -20,7 +20,7 @@ fn host(name: &str) -> Env {
     env
 }
 
-fn journal(env: &Env) -> String {
+pub fn journal(env: &Env) -> String {
     std::fs::read_to_string(env.state.join("journal.ndjson")).unwrap()
 }
 
