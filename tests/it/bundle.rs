@@ -58,20 +58,26 @@ fn four_days(env: &Env) {
     }
 }
 
-#[test]
-fn an_exported_period_verifies_anywhere_and_tampering_is_caught() {
-    let env = Env::new();
-    four_days(&env);
+/// `logwarden export --since SINCE --until UNTIL` into `<tmp>/bundle`.
+fn export(env: &Env, since: &str, until: &str) -> (std::path::PathBuf, Output) {
     let out = env.tmp.path().join("bundle");
     let o = env.run(&[
         "export",
         "--since",
-        "2026-11-21",
+        since,
         "--until",
-        "2026-11-23",
+        until,
         "--out",
         out.to_str().unwrap(),
     ]);
+    (out, o)
+}
+
+#[test]
+fn an_exported_period_verifies_anywhere_and_tampering_is_caught() {
+    let env = Env::new();
+    four_days(&env);
+    let (out, o) = export(&env, "2026-11-21", "2026-11-23");
     assert!(o.status.success(), "{}", text(&o));
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
@@ -199,16 +205,7 @@ fn an_exported_period_verifies_anywhere_and_tampering_is_caught() {
 fn exporting_a_period_retention_deleted_says_so() {
     let env = Env::new();
     four_days(&env);
-    let out = env.tmp.path().join("bundle");
-    let o = env.run(&[
-        "export",
-        "--since",
-        "2026-11-20",
-        "--until",
-        "2026-11-21",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (out, o) = export(&env, "2026-11-20", "2026-11-21");
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("not on the host any more:") && text(&o).contains("app.log.2026-11-20"),
