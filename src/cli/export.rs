@@ -159,7 +159,8 @@ fn export_inner(cfg: &Config, clock: &Clock, ask: &Ask<'_>) -> Result<Manifest, 
         .rev()
         .find(|l| value(l)["config"].is_array());
     let config = copy_config(cfg, before.into_iter().chain(seg), ask.out)?;
-    let keys = copy_keys(cfg, ask.out)?;
+    let mut keys = copy_keys(cfg, ask.out)?;
+    keys.extend(key_chain(&lines[..a], ask.out)?);
     let m = Manifest {
         format: bundle::FORMAT.into(),
         host: rustix::system::uname()
@@ -292,6 +293,76 @@ fn copy_keys(cfg: &Config, out: &Path) -> Result<Vec<Entry>, String> {
     }])
 }
 
+/// Forward security: the checkpoints before the bundle's first record that
+/// commit a next key (each signed by the key before it), so a verifier
+/// holding the first public key can follow the keys to the one in force.
+fn key_chain(before: &[Vec<u8>], out: &Path) -> Result<Vec<Entry>, String> {
+    let commits: Vec<&Vec<u8>> = before
+        .iter()
+        .filter(|l| {
+            let v = value(l);
+            v["action"] == "checkpoint" && v["next_key"].is_string()
+        })
+        .collect();
+    if commits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = Vec::new();
+    for l in commits {
+        text.extend_from_slice(l);
+        text.push(b'\n');
+    }
+    std::fs::create_dir_all(out.join("keys")).map_err(|e| e.to_string())?;
+    let p = out.join("keys/key-chain.ndjson");
+    std::fs::write(&p, &text).map_err(|e| e.to_string())?;
+    let (sha256, size) = sha_file(&p)?;
+    Ok(vec![Entry {
+        path: "keys/key-chain.ndjson".into(),
+        original: "journal checkpoints committing next_key".into(),
+        sha256,
+        size,
+    }])
+}
+
+/// The key in force at the bundle's first record: `first` (the host's
+/// first public key) followed through the key chain, each commitment
+/// checked under the key before it.
+fn follow_keys(
+    dir: &Path,
+    first: ed25519_dalek::VerifyingKey,
+) -> Result<ed25519_dalek::VerifyingKey, String> {
+    let Ok(text) = std::fs::read(dir.join("keys/key-chain.ndjson")) else {
+        return Ok(first);
+    };
+    let mut key = first;
+    for (i, l) in text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let at = format!("keys/key-chain.ndjson:{}", i + 1);
+        let v = value(l);
+        let (Some(seq), Some(hash), Some(next), Some(sig)) = (
+            v["tip_seq"].as_u64(),
+            v["tip_hash"].as_str(),
+            v["next_key"].as_str(),
+            v["sig"].as_str(),
+        ) else {
+            return Err(format!("{at}: not a key commitment"));
+        };
+        let mut whole = l.to_vec();
+        whole.push(b'\n');
+        let prev = v["_prev"].as_str().unwrap_or("");
+        let own = v["_seq"].as_u64().unwrap_or(1).saturating_sub(1);
+        crate::journal::verify_chain(&whole, (own, prev))
+            .map_err(|b| format!("{at}: {}", b.why))?;
+        crate::journal::sign::check(&key, seq, hash, Some(next), sig)
+            .map_err(|e| format!("{at}: {e}"))?;
+        key = crate::journal::sign::parse_public(next)?;
+    }
+    Ok(key)
+}
+
 fn readme(m: &Manifest) -> String {
     format!(
         "logwarden evidence bundle ({})\n\nHost: {}\nPeriod: {} to {}\nSources: {}\n\n\
@@ -334,9 +405,10 @@ pub(super) fn verify_bundle(dir: &Path, public_key: Option<&str>) -> ExitCode {
 }
 
 fn verify_inner(dir: &Path, public_key: Option<&str>) -> Result<String, String> {
-    let key = public_key
+    let given = public_key
         .map(crate::journal::sign::parse_public)
         .transpose()?;
+    let key = given.map(|k| follow_keys(dir, k)).transpose()?;
     let m: Manifest = serde_json::from_slice(
         &std::fs::read(dir.join("manifest.json")).map_err(|e| format!("manifest.json: {e}"))?,
     )

@@ -243,3 +243,45 @@ fn a_restored_copy_of_the_installation_verifies_under_root() {
         text(&o)
     );
 }
+
+#[test]
+fn a_forward_secure_bundle_verifies_from_the_first_key() {
+    let env = Env::new();
+    env.config("schedule = \"daily\"", "");
+    env.config_top("forward_secure = true");
+    assert!(env.run(&["keygen"]).status.success());
+    // The first public key, given out of band before any day passed.
+    let first = env.tmp.path().join("first.pub");
+    std::fs::copy(env.state.join("signing.pub"), &first).unwrap();
+    for (day, at) in [
+        ("day one\n", "2026-11-20T10:00:00Z"),
+        ("day two\n", "2026-11-21T10:00:00Z"),
+        ("day three\n", "2026-11-22T10:00:00Z"),
+        ("day four\n", "2026-11-23T10:00:00Z"),
+    ] {
+        append(&env.log("app.log"), day);
+        env.rotate_at(at);
+    }
+    let commits = env
+        .journal()
+        .iter()
+        .filter(|r| r["next_key"].is_string())
+        .count();
+    assert!(commits >= 2, "no daily key change recorded");
+    let (out, o) = export(&env, "2026-11-22", "2026-11-23");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("keys/key-chain.ndjson").exists());
+    let o = verify_bundle(&out, Some(&first));
+    assert!(o.status.success(), "{}", text(&o));
+    // A forged commitment in the key chain is caught.
+    let p = out.join("keys/key-chain.ndjson");
+    let t = std::fs::read_to_string(&p).unwrap();
+    let forged = t.replacen("\"next_key\":\"", "\"next_key\":\"00", 1);
+    std::fs::write(&p, forged).unwrap();
+    let o = verify_bundle(&out, Some(&first));
+    assert!(
+        !o.status.success() && text(&o).contains("key-chain.ndjson:1"),
+        "{}",
+        text(&o)
+    );
+}
