@@ -151,20 +151,17 @@ impl Env {
 
     /// [`Env::daemon`] with the clock injected at `now` (RFC 3339).
     pub fn daemon_at(&self, now: &str) -> Daemon {
-        let mut e = Env {
-            tmp: tempfile::tempdir().unwrap(),
-            logs: self.logs.clone(),
-            state: self.state.clone(),
-            config: self.config.clone(),
-            envs: self.envs.clone(),
-        };
-        e.envs.push(("LOGWARDEN_FAKE_NOW".into(), now.into()));
-        e.daemon()
+        self.daemon_with(&[], &[("LOGWARDEN_FAKE_NOW", now)])
     }
 
     /// Start `logwarden run` through a wrapper that execs it in the same
     /// process (so the pid is the daemon's), and wait for READY=1.
     pub fn daemon_via(&self, wrapper: &[&str]) -> Daemon {
+        self.daemon_with(wrapper, &[])
+    }
+
+    /// [`Env::daemon_via`] with extra environment for this daemon only.
+    fn daemon_with(&self, wrapper: &[&str], envs: &[(&str, &str)]) -> Daemon {
         let sock_path = self
             .tmp
             .path()
@@ -174,6 +171,7 @@ impl Env {
             .unwrap();
         let child = self
             .cmd_via(wrapper, &["run"])
+            .envs(envs.iter().copied())
             .env("NOTIFY_SOCKET", &sock_path)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
