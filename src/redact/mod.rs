@@ -89,6 +89,11 @@ mod salt;
 mod settings;
 mod text;
 
+thread_local! {
+    /// The first pass's literal occurrences, reused from line to line.
+    static FOUND: std::cell::RefCell<Vec<literals::Found>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -456,9 +461,12 @@ impl Redactor {
         let mut always = false;
         let mut any = false;
         let mut covered = (0, 0);
-        let mut found = Vec::new();
+        // Reused line after line (a line with any literal would otherwise
+        // allocate); a nested use finds it taken and starts a new one.
+        let mut found = FOUND.with(std::cell::RefCell::take);
+        found.clear();
         self.prefilter.find_all(line, &mut found);
-        for m in found {
+        for &m in &found {
             let id = m.id;
             if id >= n {
                 // An anchor starting inside a span already to be masked adds
@@ -490,6 +498,7 @@ impl Redactor {
                 small |= 1 << id;
             }
         }
+        FOUND.with(|c| c.replace(found));
         hits.sort_unstable_by_key(|h| (h.start, h.end));
         if always {
             return true;
