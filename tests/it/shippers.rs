@@ -68,12 +68,21 @@ fn config_from_example(example: &str, state: &Path, work: &Path, out: &Path, own
 /// The shipped example as the config of a test rsyslogd under `dir`, with
 /// its own work directory, output file and log: (config, output, own log).
 fn example_config(dir: &Path, state: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    example_config_with(dir, state, |e| e)
+}
+
+/// [`example_config`] with `edit` applied to the example's text first.
+fn example_config_with(
+    dir: &Path,
+    state: &Path,
+    edit: impl Fn(String) -> String,
+) -> (PathBuf, PathBuf, PathBuf) {
     let work = dir.join("rsyslog-work");
     std::fs::create_dir(&work).unwrap();
     let out = dir.join("shipped.log");
     let own = dir.join("rsyslogd-own.log");
     let conf_path = dir.join("rsyslog.conf");
-    let example = std::fs::read_to_string(EXAMPLE).unwrap();
+    let example = edit(std::fs::read_to_string(EXAMPLE).unwrap());
     std::fs::write(
         &conf_path,
         config_from_example(&example, state, &work, &out, &own),
@@ -113,6 +122,32 @@ fn call_len(s: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// The example with its commented `main_queue(…)` (the disk queue for a
+/// shipper that may be killed) made live.
+fn uncomment_main_queue(example: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for l in example.lines() {
+        let t = l.trim_start();
+        if t.starts_with("# main_queue(") {
+            inside = true;
+        }
+        if inside {
+            let live = t.trim_start_matches('#').trim_start();
+            inside = !live.trim_end().ends_with(')');
+            out.push_str(live);
+        } else {
+            out.push_str(l);
+        }
+        out.push('\n');
+    }
+    assert!(
+        out.contains("\nmain_queue(queue.type=\"Disk\""),
+        "the example has no commented main_queue to uncomment"
+    );
+    out
 }
 
 /// A foreground rsyslogd with its own config, pid file and work directory;
@@ -160,6 +195,13 @@ impl Rsyslogd {
             "rsyslogd exited ({exited:?}):\n{}",
             self.said()
         );
+    }
+
+    /// SIGKILL: no flush, no saved position beyond what was already on disk.
+    fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// SIGTERM (it flushes and saves its positions) and wait for the exit.
@@ -444,7 +486,7 @@ fn rsyslog_from_the_shipped_example_gets_every_line_once_through_cuts() {
 /// journal are cut under it, then started again: no line or record is
 /// lost, because a cut mirror stays readable, uncompressed, for `ship_grace`
 /// and the example's glob finds it under its new name.
-fn rsyslog_away_across_cuts() {
+fn rsyslog_away_across_cuts(away: Away) {
     let Some(bin) = find_rsyslogd() else {
         eprintln!("skipped: rsyslogd is not installed");
         return;
@@ -461,7 +503,11 @@ fn rsyslog_away_across_cuts() {
         ),
     )
     .unwrap();
-    let (conf_path, out, own) = example_config(dir, &env.state);
+    // Killed: with the example's disk main queue uncommented.
+    let (conf_path, out, own) = example_config_with(dir, &env.state, |e| match away {
+        Away::Stopped => e,
+        Away::Killed => uncomment_main_queue(&e),
+    });
     let mut rs = Rsyslogd::start(&bin, &conf_path, dir, own.clone());
     let mut d = env.daemon();
     let count = 4000;
@@ -470,7 +516,10 @@ fn rsyslog_away_across_cuts() {
     for _ in 0..2 {
         std::thread::sleep(Duration::from_millis(1500));
         let cuts = mirror_cuts(&env.state);
-        rs.stop();
+        match away {
+            Away::Stopped => rs.stop(),
+            Away::Killed => rs.kill(),
+        }
         // At least one cut while it is away.
         assert!(wait_for(Duration::from_secs(10), || mirror_cuts(
             &env.state
@@ -565,7 +614,24 @@ fn status_lists_cut_mirrors_waiting_for_the_shipper() {
 
 #[test]
 fn rsyslog_stopped_across_cuts_loses_no_line() {
-    rsyslog_away_across_cuts();
+    rsyslog_away_across_cuts(Away::Stopped);
+}
+
+/// rsyslog killed (`kill -9`) mid-read across cuts, with the disk main
+/// queue the README names for that case: nothing lost, at most a batch
+/// read again.
+#[test]
+fn rsyslog_killed_across_cuts_with_a_disk_queue_loses_no_line() {
+    rsyslog_away_across_cuts(Away::Killed);
+}
+
+/// How rsyslog goes away in [`rsyslog_away_across_cuts`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Away {
+    /// SIGTERM: it saves its positions and queue.
+    Stopped,
+    /// SIGKILL, with `main_queue(queue.type="Disk" …)`.
+    Killed,
 }
 
 /// The example as shipped, forwarding over TCP (octet-counted RFC 5424)
