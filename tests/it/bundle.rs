@@ -39,14 +39,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Four days cut by one-shot rotations at injected times; at most two
-/// archives kept, so the first day's is deleted by retention.
-fn four_days(env: &Env) {
-    env.config("schedule = \"daily\"\nmax_archives = 2", "");
-    assert!(env.run(&["keygen"]).status.success());
-    // A daemon's start records the config version in force.
-    let mut d = env.daemon_at("2026-11-19T10:00:00Z");
-    assert!(d.stop().success());
+/// A line a day for four days, each cut by a one-shot rotation at an
+/// injected time.
+fn cut_four_days(env: &Env) {
     for (day, at) in [
         ("day one\n", "2026-11-20T10:00:00Z"),
         ("day two\n", "2026-11-21T10:00:00Z"),
@@ -56,6 +51,17 @@ fn four_days(env: &Env) {
         append(&env.log("app.log"), day);
         env.rotate_at(at);
     }
+}
+
+/// Four days cut by one-shot rotations at injected times; at most two
+/// archives kept, so the first day's is deleted by retention.
+fn four_days(env: &Env) {
+    env.config("schedule = \"daily\"\nmax_archives = 2", "");
+    assert!(env.run(&["keygen"]).status.success());
+    // A daemon's start records the config version in force.
+    let mut d = env.daemon_at("2026-11-19T10:00:00Z");
+    assert!(d.stop().success());
+    cut_four_days(env);
 }
 
 /// `logwarden export --since SINCE --until UNTIL` into `<tmp>/bundle`.
@@ -253,15 +259,7 @@ fn a_forward_secure_bundle_verifies_from_the_first_key() {
     // The first public key, given out of band before any day passed.
     let first = env.tmp.path().join("first.pub");
     std::fs::copy(env.state.join("signing.pub"), &first).unwrap();
-    for (day, at) in [
-        ("day one\n", "2026-11-20T10:00:00Z"),
-        ("day two\n", "2026-11-21T10:00:00Z"),
-        ("day three\n", "2026-11-22T10:00:00Z"),
-        ("day four\n", "2026-11-23T10:00:00Z"),
-    ] {
-        append(&env.log("app.log"), day);
-        env.rotate_at(at);
-    }
+    cut_four_days(&env);
     let commits = env
         .journal()
         .iter()

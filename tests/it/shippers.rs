@@ -646,16 +646,7 @@ fn rsyslog_forwarding_to_a_collector_down_across_cuts_loses_no_line() {
     };
     let env = Env::new();
     let dir = env.tmp.path();
-    std::fs::write(
-        &env.config,
-        format!(
-            "state_dir = {:?}\njournal_max_size = \"4KiB\"\n\n[defaults]\ntimezone = \"UTC\"\n\
-             schedule = \"every 1s\"\n\n[[source]]\nname = \"app\"\ndir = {:?}\n\
-             include = [\"*.log\"]\n",
-            env.state, env.logs
-        ),
-    )
-    .unwrap();
+    cut_every_second(&env);
     let work = dir.join("rsyslog-work");
     std::fs::create_dir(&work).unwrap();
     let own = dir.join("rsyslogd-own.log");
@@ -773,6 +764,21 @@ fn rsyslog_forwarding_to_a_collector_down_across_cuts_loses_no_line() {
     let lines = delivered(&got.lock().unwrap());
     let (lines2, recs2) = delivered_at_least_once(lines, journal, count);
     eprintln!("collector down across cuts: {lines2} line(s) and {recs2} journal record(s) delivered twice, none lost");
+}
+
+/// A config for the collector-outage tests: the mirror cut every second,
+/// the journal archived past 4 KiB.
+fn cut_every_second(env: &Env) {
+    std::fs::write(
+        &env.config,
+        format!(
+            "state_dir = {:?}\njournal_max_size = \"4KiB\"\n\n[defaults]\ntimezone = \"UTC\"\n\
+             schedule = \"every 1s\"\n\n[[source]]\nname = \"app\"\ndir = {:?}\n\
+             include = [\"*.log\"]\n",
+            env.state, env.logs
+        ),
+    )
+    .unwrap();
 }
 
 /// The `seq=` lines among delivered lines, as a writer's output.
@@ -910,16 +916,7 @@ fn rsyslog_relp_to_a_collector_down_across_cuts_loses_nothing() {
     };
     let env = Env::new();
     let dir = env.tmp.path();
-    std::fs::write(
-        &env.config,
-        format!(
-            "state_dir = {:?}\njournal_max_size = \"4KiB\"\n\n[defaults]\ntimezone = \"UTC\"\n\
-             schedule = \"every 1s\"\n\n[[source]]\nname = \"app\"\ndir = {:?}\n\
-             include = [\"*.log\"]\n",
-            env.state, env.logs
-        ),
-    )
-    .unwrap();
+    cut_every_second(&env);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
