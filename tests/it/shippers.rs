@@ -680,14 +680,8 @@ fn rsyslog_forwarding_to_a_collector_down_across_cuts_loses_no_line() {
     let conf_path = dir.join("rsyslog.conf");
     std::fs::write(&conf_path, conf).unwrap();
     let mut rs = Rsyslogd::start(&bin, &conf_path, dir, own);
-    let mut d = env.daemon();
     let count = 3000;
-    let writer = Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.002, None);
-    let cuts = mirror_cuts(&env.state);
-    assert!(wait_for(Duration::from_secs(20), || mirror_cuts(
-        &env.state
-    ) >= cuts + 2));
-    writer.wait();
+    let mut d = write_across_two_cuts(&env, count);
     // The collector comes up: a listener that keeps every byte it gets.
     let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
@@ -764,6 +758,19 @@ fn rsyslog_forwarding_to_a_collector_down_across_cuts_loses_no_line() {
     let lines = delivered(&got.lock().unwrap());
     let (lines2, recs2) = delivered_at_least_once(lines, journal, count);
     eprintln!("collector down across cuts: {lines2} line(s) and {recs2} journal record(s) delivered twice, none lost");
+}
+
+/// Starts the daemon and writes `count` lines (secrets planted) while at
+/// least two mirror cuts happen; returns the running daemon.
+fn write_across_two_cuts(env: &Env, count: usize) -> Daemon {
+    let d = env.daemon();
+    let writer = Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.002, None);
+    let cuts = mirror_cuts(&env.state);
+    assert!(wait_for(Duration::from_secs(20), || mirror_cuts(
+        &env.state
+    ) >= cuts + 2));
+    writer.wait();
+    d
 }
 
 /// A config for the collector-outage tests: the mirror cut every second,
@@ -967,14 +974,8 @@ fn rsyslog_relp_to_a_collector_down_across_cuts_loses_nothing() {
     let collector_conf = cdir.join("collector.conf");
     std::fs::write(&collector_conf, collector).unwrap();
     let mut rs = Rsyslogd::start(&bin, &sender_conf, dir, own);
-    let mut d = env.daemon();
     let count = 3000;
-    let writer = Writer::start_with_secrets(&env.log("app.log"), "append", count, 0.002, None);
-    let cuts = mirror_cuts(&env.state);
-    assert!(wait_for(Duration::from_secs(20), || mirror_cuts(
-        &env.state
-    ) >= cuts + 2));
-    writer.wait();
+    let mut d = write_across_two_cuts(&env, count);
     let mut col = Rsyslogd::start(&bin, &collector_conf, &cdir, cown);
     let delivered = || -> Vec<String> {
         std::fs::read_to_string(&out)
